@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EtagLockConfig(AppConfig):
+    name = "django_etag_lock"
+    verbose_name = _("ETag lock")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django_etag_lock import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,62 @@
+"""Concrete models for the test suite: one per shape of write path."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from django_etag_lock.models import VersionedModel
+
+
+class Book(VersionedModel):
+    """No relations, no signals: every write is a single statement."""
+
+    title = models.CharField(max_length=200)
+    pages = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PlainBook(models.Model):
+    """The same columns, unversioned: the baseline for query counts."""
+
+    title = models.CharField(max_length=200)
+    pages = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class BookProxy(Book):
+    class Meta:
+        proxy = True
+
+
+class Shelf(VersionedModel):
+    """Has cascading children, so delete() goes through Django's collector."""
+
+    name = models.CharField(max_length=100)
+
+
+class ShelfItem(models.Model):
+    shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE, related_name="items")
+    label = models.CharField(max_length=100)
+
+
+class Place(VersionedModel):
+    """Multi-table inheritance: the version column lives on the parent table."""
+
+    name = models.CharField(max_length=100)
+
+
+class Restaurant(Place):
+    serves = models.CharField(max_length=100, default="")
+
+
+class Animal(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Dog(VersionedModel, Animal):
+    """An unversioned concrete parent, a versioned child: the version is on the child."""
+
+    breed = models.CharField(max_length=100, default="")
