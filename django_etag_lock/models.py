@@ -10,9 +10,10 @@ exactly as it was.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.db.models.deletion import Collector
 from django.utils.translation import gettext_lazy as _
@@ -122,19 +123,35 @@ class VersionedModel(models.Model):
                     for f in self._meta.concrete_fields
                     if f.attname in self.__dict__ and not f.primary_key
                 } | {VERSION_FIELD}
+        using = using or router.db_for_write(type(self), instance=self)
+        connection = connections[using]
+        already_failed = connection.needs_rollback
+        # Several tables: inside a caller's transaction, a savepoint undoes a parent
+        # row written before the version check failed, so their transaction lives on.
+        guard = (
+            transaction.atomic(using=using)
+            if self._meta.parents and connection.in_atomic_block
+            else nullcontext()
+        )
         before = self.__dict__.copy()
         try:
-            super().save(
-                force_insert=force_insert,
-                force_update=force_update,
-                using=using,
-                update_fields=update_fields,
-            )
+            with guard:
+                super().save(
+                    force_insert=force_insert,
+                    force_update=force_update,
+                    using=using,
+                    update_fields=update_fields,
+                )
         except StaleObjectError:
             # Leave the instance exactly as the caller had it (pre_save hooks such as
             # auto_now have already written to it), so a retry fails the same way.
             self.__dict__.clear()
             self.__dict__.update(before)
+            if connection.in_atomic_block and not already_failed and not self._meta.parents:
+                # Django marks the caller's transaction for rollback on any error in
+                # save_base; a lost compare-and-set wrote nothing and broke nothing, so
+                # the caller may catch the error and go on querying.
+                transaction.set_rollback(False, using=using)
             raise
 
     save.alters_data = True  # type: ignore[attr-defined]
@@ -215,7 +232,8 @@ class VersionedModel(models.Model):
         # Cascades, signal listeners or parent tables: claim the row by its version,
         # then let Django's collector delete it inside the same transaction, so
         # pre_delete/post_delete receivers run only for a write that won.
-        with transaction.atomic(using=using, savepoint=False):
+        # A savepoint inside a caller's transaction, so a lost race leaves it usable.
+        with transaction.atomic(using=using):
             lock_version(model, using, self.pk, expected)
             return super().delete(using=using, keep_parents=keep_parents)
 
