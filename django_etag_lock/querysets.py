@@ -169,8 +169,9 @@ class VersionedQuerySet(QuerySet[_M]):
         using = self._write_db()
         if self.model._meta.parents:
             # Several tables: decide on the table holding the version first, then
-            # write the rest while the row is held (rolled back if anything fails).
-            with transaction.atomic(using=using, savepoint=False):
+            # write the rest while the row is held (rolled back if anything fails; a
+            # savepoint inside a caller's transaction keeps theirs usable).
+            with transaction.atomic(using=using):
                 lock_version(self.model, using, pk, version)
                 in_scope = QuerySet.update(self.using(using).filter(pk=pk), **values) if values else (
                     self.using(using).filter(pk=pk).exists()
@@ -261,7 +262,7 @@ class VersionedQuerySet(QuerySet[_M]):
             )
         using = self._write_db()
         scoped = self.using(using)
-        with transaction.atomic(using=using, savepoint=False):
+        with transaction.atomic(using=using):
             current = _locked_versions(scoped, pks, using)
             fresh: list[_M] = []
             stale: list[tuple[_M, StaleObjectError]] = []
