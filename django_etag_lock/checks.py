@@ -16,7 +16,9 @@ from django.core.exceptions import FieldDoesNotExist
 
 
 @checks.register(checks.Tags.models)
-def check_versioned_models(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_versioned_models(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     from django_etag_lock.models import VersionedModel, VersionField
     from django_etag_lock.querysets import VersionedQuerySet
 

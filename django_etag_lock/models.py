@@ -171,13 +171,12 @@ class VersionedModel(models.Model):
         # first six arguments since Django 1.x; 6.0 added returning_fields, passed on
         # through *args). It runs once per table, so with multi-table inheritance the
         # condition lands on whichever table holds the version column.
-        for index, (field, model, value) in enumerate(values):
-            if isinstance(field, VersionField):
-                break
-        else:
+        index = next((i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None)
+        if index is None:
             return super()._do_update(  # type: ignore[misc]
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
             )
+        field, model, value = values[index]
         if not isinstance(value, _NextVersion):
             # A raw (fixture) save writes the version as given, or an unchecked()
             # save writes version + 1 in SQL; neither compares.
@@ -209,7 +208,9 @@ class VersionedModel(models.Model):
             return result
         raise stale_error(type(self), using, pk_val, expected)
 
-    def delete(self, using: str | None = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
         if unchecked_reason() is not None or self.pk is None:
             if self.pk is not None:
                 log_unchecked_write(type(self), "delete", f"pk={self.pk!r}")

@@ -33,9 +33,7 @@ logger = logging.getLogger("django_etag_lock")
 
 _M = TypeVar("_M", bound="Model")
 
-_unchecked_reason: ContextVar[str | None] = ContextVar(
-    "django_etag_lock_unchecked", default=None
-)
+_unchecked_reason: ContextVar[str | None] = ContextVar("django_etag_lock_unchecked", default=None)
 
 
 @contextmanager
@@ -173,8 +171,10 @@ class VersionedQuerySet(QuerySet[_M]):
             # savepoint inside a caller's transaction keeps theirs usable).
             with transaction.atomic(using=using):
                 lock_version(self.model, using, pk, version)
-                in_scope = QuerySet.update(self.using(using).filter(pk=pk), **values) if values else (
-                    self.using(using).filter(pk=pk).exists()
+                in_scope = (
+                    QuerySet.update(self.using(using).filter(pk=pk), **values)
+                    if values
+                    else (self.using(using).filter(pk=pk).exists())
                 )
                 if not in_scope:
                     raise ObjectDeletedError(self.model, pk, version)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import factory
-
 from customers.models import Customer
+
 from tests.testapp.models import Book, Place, PlainBook, Restaurant, Shelf
 
 

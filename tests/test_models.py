@@ -19,7 +19,7 @@ from django_etag_lock.exceptions import (
     VersionFieldError,
 )
 from django_etag_lock.models import VersionField, unchecked
-from tests.factories import BookFactory, PlaceFactory, RestaurantFactory, ShelfFactory
+from tests.factories import BookFactory, RestaurantFactory, ShelfFactory
 from tests.testapp.models import Book, BookProxy, Dog, Place, PlainBook, Restaurant, ShelfItem
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_saving_with_the_version_deferred_raises_a_clear_error():
     with pytest.raises(VersionFieldError, match="deferred"):
         partial.save()
     only = Book.objects.only("title").get(pk=book.pk)
-    with pytest.raises(VersionFieldError, match="testapp.Book"):
+    with pytest.raises(VersionFieldError, match=r"testapp\.Book"):
         only.save()
     assert Book.objects.get(pk=book.pk).title == "Original"
 
@@ -226,7 +226,9 @@ def test_raw_saves_from_fixtures_are_not_blocked_and_keep_the_fixture_version():
     book = BookFactory(title="Original")
     book.save()
     book.save()  # version 3
-    data = serializers.serialize("json", [Book(pk=book.pk, title="From fixture", version=7, updated_at=timezone.now())])
+    data = serializers.serialize(
+        "json", [Book(pk=book.pk, title="From fixture", version=7, updated_at=timezone.now())]
+    )
     for obj in serializers.deserialize("json", data):
         obj.save()
     row = Book.objects.get(pk=book.pk)
@@ -234,7 +236,9 @@ def test_raw_saves_from_fixtures_are_not_blocked_and_keep_the_fixture_version():
 
 
 def test_loaddata_style_insert_of_a_new_row_keeps_its_version():
-    data = serializers.serialize("json", [Book(pk=777, title="Imported", version=5, updated_at=timezone.now())])
+    data = serializers.serialize(
+        "json", [Book(pk=777, title="Imported", version=5, updated_at=timezone.now())]
+    )
     for obj in serializers.deserialize("json", data):
         obj.save()
     assert Book.objects.get(pk=777).version == 5

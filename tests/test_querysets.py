@@ -254,6 +254,7 @@ def test_abulk_update_is_checked():
     Book.objects.filter(pk=books[0].pk).update(pages=50)
     for book in books:
         book.pages = 1
+
     async def run():
         await Book.objects.abulk_update(books, ["pages"], all_or_nothing=True)
 

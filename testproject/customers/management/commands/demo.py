@@ -29,19 +29,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="Port on 127.0.0.1.")
         parser.add_argument(
-            "--password", default=None, help="Password for the 'demo' superuser (random if omitted)."
+            "--password",
+            default=None,
+            help="Password for the 'demo' superuser (random if omitted).",
         )
         parser.add_argument(
             "--no-serve", action="store_true", help="Set up only; do not start the server."
         )
 
-    def handle(self, *args: Any, port: int, password: str | None, no_serve: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, port: int, password: str | None, no_serve: bool, **options: Any
+    ) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         created = 0
         for customer_id, given, family, email, notes in SEED:
             _, was_created = Customer.objects.get_or_create(
                 customer_id=customer_id,
-                defaults={"given_name": given, "family_name": family, "email": email, "notes": notes},
+                defaults={
+                    "given_name": given,
+                    "family_name": family,
+                    "email": email,
+                    "notes": notes,
+                },
             )
             created += was_created
         password = password or secrets.token_urlsafe(9)
