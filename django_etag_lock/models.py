@@ -34,7 +34,6 @@ from django_etag_lock.querysets import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
 __all__ = [
     "VersionField",
     "VersionedManager",
@@ -52,7 +51,13 @@ class _NextVersion(int):
     """
 
 
-class VersionField(models.PositiveBigIntegerField):
+if TYPE_CHECKING:
+    _VersionFieldBase = models.PositiveBigIntegerField[int, int]
+else:
+    _VersionFieldBase = models.PositiveBigIntegerField
+
+
+class VersionField(_VersionFieldBase):
     """Row version: starts at 1, bumped by every write, compared by every write.
 
     Not editable: forms and DRF serializers never let a client set it.
@@ -156,7 +161,7 @@ class VersionedModel(models.Model):
 
     save.alters_data = True  # type: ignore[attr-defined]
 
-    def _do_update(
+    def _do_update(  # type: ignore[override]
         self,
         base_qs: models.QuerySet[Any],
         using: str,
@@ -173,14 +178,14 @@ class VersionedModel(models.Model):
         # condition lands on whichever table holds the version column.
         index = next((i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None)
         if index is None:
-            return super()._do_update(  # type: ignore[misc]
+            return super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
             )
         field, model, value = values[index]
         if not isinstance(value, _NextVersion):
             # A raw (fixture) save writes the version as given, or an unchecked()
             # save writes version + 1 in SQL; neither compares.
-            result = super()._do_update(  # type: ignore[misc]
+            result = super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
             )
             if result and hasattr(value, "resolve_expression"):
@@ -189,7 +194,7 @@ class VersionedModel(models.Model):
             return result
         expected = int(value) - 1
         values = [*values[:index], (field, model, int(value)), *values[index + 1 :]]
-        result = super()._do_update(  # type: ignore[misc]
+        result = super()._do_update(
             base_qs.filter(**{field.attname: expected}),
             using,
             pk_val,

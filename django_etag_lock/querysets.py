@@ -9,7 +9,7 @@ models.py, ``Model._do_update``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -220,7 +220,7 @@ class VersionedQuerySet(QuerySet[_M]):
     def bulk_update(
         self,
         objs: Iterable[_M],
-        fields: Sequence[str],
+        fields: Iterable[str],
         batch_size: int | None = None,
         *,
         all_or_nothing: bool = False,
@@ -293,10 +293,10 @@ class VersionedQuerySet(QuerySet[_M]):
 
     bulk_update.alters_data = True  # type: ignore[attr-defined]
 
-    async def abulk_update(  # type: ignore[override]
+    async def abulk_update(
         self,
         objs: Iterable[_M],
-        fields: Sequence[str],
+        fields: Iterable[str],
         batch_size: int | None = None,
         *,
         all_or_nothing: bool = False,
