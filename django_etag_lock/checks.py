@@ -7,12 +7,16 @@ integration adds ``W001`` and ``W002``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.module_loading import import_string
 
 
 @checks.register(checks.Tags.models)
@@ -60,3 +64,80 @@ def check_versioned_models(
                     )
                 )
     return errors
+
+
+def _view_classes(patterns: Sequence[Any]) -> Iterator[type[Any]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _view_classes(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            view_class = getattr(pattern.callback, "cls", None)  # DRF's as_view() sets it
+            if isinstance(view_class, type):
+                yield view_class
+
+
+@checks.register(checks.Tags.urls)
+def check_drf_views(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """W001: ETagLockMixin on a view whose model is not a VersionedModel."""
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    # Resolving the URLconf imports every view; only then is it known whether the DRF
+    # integration is in use. This module never imports DRF itself.
+    view_classes = list(dict.fromkeys(_view_classes(get_resolver().url_patterns)))
+    integration = sys.modules.get("django_etag_lock.rest_framework")
+    if integration is None:
+        return []
+    from django_etag_lock.models import VersionedModel
+
+    warnings: list[checks.CheckMessage] = []
+    for view_class in view_classes:
+        if not issubclass(view_class, integration.ETagLockMixin):
+            continue
+        model = integration.declared_model(view_class)
+        if model is None or issubclass(model, VersionedModel):
+            continue
+        name = f"{view_class.__module__}.{view_class.__qualname__}"
+        warnings.append(
+            checks.Warning(
+                f"{name} uses ETagLockMixin, but its model {model._meta.label} is not a "
+                "VersionedModel: it has no version for ETags or checked writes, and every "
+                "request to the view fails with ImproperlyConfigured.",
+                hint=f"Make {model._meta.label} subclass "
+                "django_etag_lock.models.VersionedModel (and migrate), or remove "
+                f"ETagLockMixin from {view_class.__qualname__}.",
+                obj=name,
+                id="django_etag_lock.W001",
+            )
+        )
+    return warnings
+
+
+@checks.register(checks.Tags.compatibility)
+def check_middleware(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """W002: GZipMiddleware rewrites strong ETags as weak ones, which If-Match never matches."""
+    from django.middleware.gzip import GZipMiddleware
+
+    for path in getattr(settings, "MIDDLEWARE", None) or ():
+        try:
+            middleware = import_string(path)
+        except ImportError:
+            continue  # Django reports a middleware that cannot be imported itself.
+        if isinstance(middleware, type) and issubclass(middleware, GZipMiddleware):
+            return [
+                checks.Warning(
+                    f'{path} is in MIDDLEWARE: it turns the strong ETag "7" into the weak '
+                    'W/"7" on compressed responses, and If-Match uses the strong '
+                    "comparison, so clients that send back the tag they received get 412 "
+                    "on every write.",
+                    hint="Remove it and compress at the web server or CDN for non-API paths "
+                    "only, or compress with a layer that keeps ETags strong. See "
+                    "docs/clients.md (GZip).",
+                    obj=path,
+                    id="django_etag_lock.W002",
+                )
+            ]
+    return []

@@ -1,0 +1,594 @@
+"""Django REST Framework integration: ETags, conditional requests, 412 and 428.
+
+``ETagLockMixin`` goes in front of a generic view or viewset of a
+:class:`~django_etag_lock.models.VersionedModel`; ``ETagLockModelViewSet`` is the ready
+pair with ``ModelViewSet``. The decision itself is :func:`etags.evaluate_preconditions`
+(RFC 9110 section 13); this module only feeds it the request and the loaded row, and
+turns its outcome into responses:
+
+- ``get_object()`` loads the row (404 and 403 come first), then evaluates the request's
+  preconditions against it: 304, 412, 428 or 400 stop the request before the body is
+  validated.
+- ``perform_create/update/destroy`` run in ``transaction.atomic``; the write compares
+  the version the preconditions were checked against, in the UPDATE/DELETE itself, so a
+  race lost since the check is a 412 and every write of the request is rolled back.
+- Responses about the row carry ``ETag`` (and ``Last-Modified`` when configured) with
+  ``Cache-Control``; 412, 428 and the 400 for a malformed validator are RFC 9457 problem
+  details, ``application/problem+json`` whatever the request's ``Accept``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections, router, transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import clone_request
+from rest_framework.response import Response
+from rest_framework.schemas.inspectors import DefaultSchema, ViewInspector
+from rest_framework.settings import api_settings
+from rest_framework.views import set_rollback
+from rest_framework.viewsets import ModelViewSet
+
+from django_etag_lock.conf import conf
+from django_etag_lock.etags import (
+    Decision,
+    Outcome,
+    evaluate_preconditions,
+    format_http_date,
+    make_etag,
+)
+from django_etag_lock.exceptions import StaleObjectError
+from django_etag_lock.models import VersionedModel
+from django_etag_lock.querysets import VERSION_FIELD
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+    from rest_framework.generics import GenericAPIView
+    from rest_framework.request import Request
+
+    _ViewBase = GenericAPIView[Any]
+else:
+    _ViewBase = object
+
+__all__ = [
+    "PROBLEM_TYPE_MALFORMED_PRECONDITION",
+    "PROBLEM_TYPE_PRECONDITION_FAILED",
+    "PROBLEM_TYPE_PRECONDITION_REQUIRED",
+    "ETagField",
+    "ETagLockMixin",
+    "ETagLockModelViewSet",
+    "ETagLockSchema",
+    "MalformedPrecondition",
+    "NotModified",
+    "NotModifiedResponse",
+    "PreconditionError",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "ProblemJSONRenderer",
+    "ProblemResponse",
+]
+
+# RFC 9457 section 3.1.1: problem types are identifiers, not links; consumers compare them
+# as strings and must not dereference them. URNs keep them stable, host-free and
+# independent of settings.
+PROBLEM_TYPE_PRECONDITION_FAILED = "urn:django-etag-lock:problem:precondition-failed"
+PROBLEM_TYPE_PRECONDITION_REQUIRED = "urn:django-etag-lock:problem:precondition-required"
+PROBLEM_TYPE_MALFORMED_PRECONDITION = "urn:django-etag-lock:problem:malformed-precondition"
+
+_TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
+
+
+# -- exceptions -----------------------------------------------------------------------
+
+
+class PreconditionError(APIException):
+    """A conditional request the view answers itself, with a problem details body.
+
+    ``reason`` is the stable machine code (``etags.Decision.reason``, or
+    ``concurrent-write`` / ``concurrent-delete`` for a race lost after the check);
+    ``header`` names the request header that decided; ``instance`` is the row as it is
+    now, when known (its tag goes into a 412 for callers allowed to read it).
+    """
+
+    problem_type: ClassVar[str] = PROBLEM_TYPE_PRECONDITION_FAILED
+    title: ClassVar[StrOrPromise] = _("Precondition Failed")
+
+    def __init__(
+        self,
+        detail: StrOrPromise | None = None,
+        code: str | None = None,
+        *,
+        reason: str | None = None,
+        header: str | None = None,
+        instance: Model | None = None,
+    ) -> None:
+        super().__init__(detail, code)
+        self.reason = reason or str(self.default_code)
+        self.header = header
+        self.instance = instance
+
+
+class PreconditionFailed(PreconditionError):
+    """412: a precondition was false, or the row changed between the check and the write."""
+
+    status_code = 412
+    default_detail = _(
+        "The resource has changed since you read it. GET it again, reapply your change "
+        "and resend it with the new ETag in If-Match."
+    )
+    default_code = "precondition_failed"
+    problem_type = PROBLEM_TYPE_PRECONDITION_FAILED
+    title = _("Precondition Failed")
+
+
+class PreconditionRequired(PreconditionError):
+    """428 (RFC 6585 section 3): the write must be conditional and was not."""
+
+    status_code = 428
+    default_detail = _(
+        "This request must be conditional: GET the resource, then resend the request with "
+        "its ETag in an If-Match header."
+    )
+    default_code = "precondition_required"
+    problem_type = PROBLEM_TYPE_PRECONDITION_REQUIRED
+    title = _("Precondition Required")
+
+
+class MalformedPrecondition(PreconditionError):
+    """400: an If-Match or If-None-Match that breaks the RFC 9110 grammar, on a write."""
+
+    status_code = 400
+    default_detail = _(
+        'A conditional header is malformed: entity-tags must be quoted, like If-Match: "7".'
+    )
+    default_code = "malformed_precondition"
+    problem_type = PROBLEM_TYPE_MALFORMED_PRECONDITION
+    title = _("Malformed conditional header")
+
+
+class NotModified(APIException):
+    """304: the client's copy is current. Raised by ``get_object()``, answered without a body."""
+
+    status_code = 304
+    default_detail = _("Not Modified")
+    default_code = "not_modified"
+
+    def __init__(self, instance: Model) -> None:
+        super().__init__()
+        self.instance = instance
+
+
+_EXCEPTIONS: dict[Outcome, type[PreconditionError]] = {
+    Outcome.PRECONDITION_FAILED: PreconditionFailed,
+    Outcome.PRECONDITION_REQUIRED: PreconditionRequired,
+    Outcome.BAD_REQUEST: MalformedPrecondition,
+}
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+class ProblemJSONRenderer(JSONRenderer):
+    """RFC 9457 ``application/problem+json``."""
+
+    media_type = "application/problem+json"
+    format = "problem+json"
+
+
+class ProblemResponse(Response):
+    """A problem details response; ``ETagLockMixin`` always renders it as problem+json."""
+
+
+class NotModifiedResponse(Response):
+    """304: no body and no Content-Type, whatever renderer was negotiated."""
+
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status=304, headers=headers)
+        del self["Content-Type"]
+
+    @property
+    def rendered_content(self) -> str:
+        return ""
+
+
+# -- serializer field -----------------------------------------------------------------
+
+
+class ETagField(serializers.Field):  # type: ignore[type-arg]
+    """Read-only: the object's ETag (``'"7"'``), so list items carry their own tag.
+
+    Uses the view's ``get_etag()`` when the serializer runs in an ``ETagLockMixin``
+    view, so bodies and headers never disagree. Anything a client sends for it is
+    ignored.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        kwargs.setdefault("source", "*")
+        kwargs.setdefault(
+            "help_text",
+            _("The ETag of this object; send it back in If-Match to update or delete it."),
+        )
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        view = self.context.get("view")
+        if isinstance(view, ETagLockMixin):
+            return view.get_etag(value)
+        return make_etag(getattr(value, VERSION_FIELD))
+
+
+# -- OpenAPI --------------------------------------------------------------------------
+
+
+def _schema_class(base: type[ViewInspector]) -> type[ViewInspector]:
+    if importlib.util.find_spec("drf_spectacular") is None:
+        return base
+    from django_etag_lock.openapi import schema_class_for
+
+    return schema_class_for(base)
+
+
+class ETagLockSchema(DefaultSchema):
+    """``DEFAULT_SCHEMA_CLASS``, extended for drf-spectacular with If-Match, ETag, 412, 428.
+
+    With another schema class (or none) it is exactly ``DEFAULT_SCHEMA_CLASS``. A view
+    that sets ``schema`` itself should mix in ``openapi.ETagLockSchemaMixin``.
+    """
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        result = ViewInspector.__get__(self, instance, owner)
+        if not isinstance(result, DefaultSchema):
+            return result
+        # api_settings imports the dotted path, so this is the class itself.
+        default = cast("type[ViewInspector]", api_settings.DEFAULT_SCHEMA_CLASS)
+        inspector = _schema_class(default)()
+        inspector.view = instance
+        return inspector
+
+
+# -- the mixin ------------------------------------------------------------------------
+
+
+def declared_model(view_class: type[Any]) -> type[Model] | None:
+    """The model a view class declares through ``queryset`` or ``serializer_class``."""
+    queryset = getattr(view_class, "queryset", None)
+    model = getattr(queryset, "model", None)
+    if model is None:
+        meta = getattr(getattr(view_class, "serializer_class", None), "Meta", None)
+        model = getattr(meta, "model", None)
+    return model if isinstance(model, type) and issubclass(model, Model) else None
+
+
+def _not_versioned(view: type[Any], model: type[Model]) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"{view.__module__}.{view.__qualname__} uses ETagLockMixin, but its model "
+        f"{model._meta.label} is not a django_etag_lock.models.VersionedModel, so it has no "
+        "version to derive ETags from or to check writes against. Make the model subclass "
+        "VersionedModel (and migrate), or remove ETagLockMixin from the view."
+    )
+
+
+class ETagLockMixin(_ViewBase):
+    """Conditional requests for generic views and viewsets of a ``VersionedModel``.
+
+    Put it first: ``class CustomerViewSet(ETagLockMixin, ModelViewSet)``. Class
+    attributes override the ``ETAG_LOCK_*`` settings for one view (``None`` means "use
+    the setting"). Every step is an overridable method.
+    """
+
+    etag_lock_require_if_match: bool | None = None
+    """PUT/PATCH/DELETE without If-Match answer 428 (``ETAG_LOCK_REQUIRE_IF_MATCH``)."""
+    etag_lock_allow_star: bool | None = None
+    """``If-Match: *`` is accepted on writes (``ETAG_LOCK_ALLOW_IF_MATCH_STAR``)."""
+    etag_lock_last_modified_field: str | None = None
+    """A modification timestamp field: sends Last-Modified, honours If-(Un)Modified-Since."""
+    etag_lock_include_representation_on_412: bool | None = None
+    """412 bodies carry ``current`` (``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``)."""
+    etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
+        {"retrieve", "update", "partial_update", "create"}
+    )
+    """Viewset actions whose 200/201 responses are the object's representation."""
+
+    etag_lock_object: Model | None = None
+    """This request's row, at the version its response describes (set per request)."""
+    etag_lock_version: int | None = None
+    """The version the request's preconditions were evaluated against."""
+
+    schema = ETagLockSchema()
+
+    # -- per-view settings ------------------------------------------------------------
+
+    def etag_lock_requires_if_match(self) -> bool:
+        value = self.etag_lock_require_if_match
+        return conf.REQUIRE_IF_MATCH if value is None else bool(value)
+
+    def etag_lock_allows_star(self) -> bool:
+        value = self.etag_lock_allow_star
+        return conf.ALLOW_IF_MATCH_STAR if value is None else bool(value)
+
+    def etag_lock_includes_representation(self) -> bool:
+        value = self.etag_lock_include_representation_on_412
+        return conf.INCLUDE_REPRESENTATION_ON_412 if value is None else bool(value)
+
+    # -- validators -------------------------------------------------------------------
+
+    def get_etag(self, instance: Model) -> str:
+        """The strong ETag of ``instance``: its version, quoted. No query, no hashing."""
+        return make_etag(getattr(instance, VERSION_FIELD))
+
+    def get_last_modified(self, instance: Model) -> datetime | None:
+        """``instance``'s modification time from ``etag_lock_last_modified_field``."""
+        name = self.etag_lock_last_modified_field
+        if not name:
+            return None
+        value = getattr(instance, name)
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise ImproperlyConfigured(
+                f"{type(self).__qualname__}.etag_lock_last_modified_field names "
+                f"{type(instance)._meta.label}.{name}, which holds {type(value).__name__}, "
+                "not a datetime. Name a DateTimeField such as updated_at = "
+                "DateTimeField(auto_now=True), or set the attribute to None."
+            )
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
+
+    def get_validator_headers(self, instance: Model) -> dict[str, str]:
+        """ETag, Last-Modified and Cache-Control for a response describing ``instance``."""
+        headers = {"ETag": self.get_etag(instance)}
+        last_modified = self.get_last_modified(instance)
+        if last_modified is not None:
+            headers["Last-Modified"] = format_http_date(last_modified)
+        if conf.CACHE_CONTROL:
+            # Caches may store the tagged response but must revalidate it before reuse.
+            headers["Cache-Control"] = conf.CACHE_CONTROL
+        return headers
+
+    # -- the model --------------------------------------------------------------------
+
+    def etag_lock_check_model(self, model: type[Model] | None) -> None:
+        if model is not None and not issubclass(model, VersionedModel):
+            raise _not_versioned(type(self), model)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.etag_lock_check_model(declared_model(type(self)))
+
+    # -- preconditions ----------------------------------------------------------------
+
+    def get_object(self) -> Any:
+        """The row, after 404 and 403, with the request's preconditions checked on it."""
+        instance = super().get_object()
+        self.check_preconditions(instance)
+        return instance
+
+    def check_preconditions(self, instance: Model) -> None:
+        """Evaluate RFC 9110 section 13 against ``instance``; raise unless it may proceed."""
+        self.etag_lock_check_model(type(instance))
+        request = self.request
+        meta = request.META
+        # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
+        # the request under another method to probe forms.
+        method = request._request.method or str(request.method)
+        decision = evaluate_preconditions(
+            method=method,
+            current_etag=self.get_etag(instance),
+            last_modified=self.get_last_modified(instance),
+            if_match=meta.get("HTTP_IF_MATCH"),
+            if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
+            if_unmodified_since=meta.get("HTTP_IF_UNMODIFIED_SINCE"),
+            if_modified_since=meta.get("HTTP_IF_MODIFIED_SINCE"),
+            require_if_match=self.etag_lock_requires_if_match(),
+            allow_star=self.etag_lock_allows_star(),
+            max_tags=conf.MAX_IF_MATCH_TAGS,
+        )
+        if decision.outcome is Outcome.PROCEED:
+            self.etag_lock_object = instance
+            self.etag_lock_version = getattr(instance, VERSION_FIELD)
+            return
+        raise self.precondition_exception(decision, instance)
+
+    def precondition_exception(self, decision: Decision, instance: Model) -> APIException:
+        """The exception for a decision other than PROCEED."""
+        if decision.outcome is Outcome.NOT_MODIFIED:
+            return NotModified(instance)
+        return _EXCEPTIONS[decision.outcome](
+            decision.detail, reason=decision.reason, header=decision.header, instance=instance
+        )
+
+    # -- writes -----------------------------------------------------------------------
+
+    def etag_lock_using(self, instance: Model | None) -> str:
+        if instance is not None:
+            return router.db_for_write(type(instance), instance=instance)
+        model = declared_model(type(self)) or self.get_queryset().model
+        return router.db_for_write(model)
+
+    @contextmanager
+    def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
+        """One transaction around the request's writes; a lost race becomes a 412.
+
+        Everything written inside (nested serializers, signal receivers) is rolled
+        back when the compare-and-set loses.
+        """
+        try:
+            with transaction.atomic(using=self.etag_lock_using(instance)):
+                yield
+        except StaleObjectError as exc:
+            raise self.write_conflict_exception(exc) from exc
+
+    def write_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
+        """The 412 for a compare-and-set lost after the preconditions passed."""
+        current = None
+        mine = self.etag_lock_object
+        if mine is not None and exc.model is type(mine) and exc.pk == mine.pk:
+            current = self.etag_lock_reload(exc)
+        if exc.current_version is None:
+            return PreconditionFailed(
+                _(
+                    "The resource was deleted by another request after your preconditions "
+                    "were checked; nothing was written."
+                ),
+                reason="concurrent-delete",
+            )
+        return PreconditionFailed(
+            _(
+                "The resource was changed by another request after your preconditions were "
+                "checked; nothing was written. GET it again, reapply your change and resend "
+                "it with the new ETag in If-Match."
+            ),
+            reason="concurrent-write",
+            instance=current,
+        )
+
+    def etag_lock_reload(self, exc: StaleObjectError) -> Model | None:
+        """The row as it is now, after a lost race (one query, on the race path only)."""
+        if exc.current_version is None:
+            return None
+        using = self.etag_lock_using(self.etag_lock_object)
+        queryset = self.get_queryset().using(using).filter(pk=exc.pk)
+        connection = connections[using]
+        if connection.in_atomic_block and connection.features.has_select_for_update:
+            # Inside ATOMIC_REQUESTS on MariaDB a plain read would return the snapshot.
+            queryset = queryset.select_for_update()
+        instance: Model | None = queryset.first()
+        return instance
+
+    def etag_lock_strip_version(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        """Drop a client-sent version: the write compares the version that was checked."""
+        validated = getattr(serializer, "_validated_data", None)
+        if isinstance(validated, dict):
+            validated.pop(VERSION_FIELD, None)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self.etag_lock_strip_version(serializer)
+        with self.etag_lock_write():
+            super().perform_create(serializer)  # type: ignore[misc]
+        instance = serializer.instance
+        if isinstance(instance, Model):
+            self.etag_lock_check_model(type(instance))
+            self.etag_lock_object = instance
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        instance = serializer.instance
+        assert isinstance(instance, Model)
+        self.etag_lock_pin(instance)
+        self.etag_lock_strip_version(serializer)
+        with self.etag_lock_write(instance):
+            super().perform_update(serializer)  # type: ignore[misc]
+        if isinstance(serializer.instance, Model):
+            self.etag_lock_object = serializer.instance
+
+    def perform_destroy(self, instance: Model) -> None:
+        self.etag_lock_pin(instance)
+        with self.etag_lock_write(instance):
+            super().perform_destroy(instance)  # type: ignore[misc]
+        self.etag_lock_object = None
+
+    def etag_lock_pin(self, instance: Model) -> None:
+        """Make sure the write compares the version the preconditions were checked on."""
+        if instance is not self.etag_lock_object:
+            # get_object() was overridden without calling ours: check before writing.
+            self.check_preconditions(instance)
+        setattr(instance, VERSION_FIELD, self.etag_lock_version)
+
+    # -- responses --------------------------------------------------------------------
+
+    def should_tag_response(self, request: Request, response: Response) -> bool:
+        """Whether ``response`` is the representation of ``etag_lock_object``."""
+        if response.status_code not in (200, 201) or request.method not in _TAGGED_METHODS:
+            return False
+        action = getattr(self, "action", None)
+        return action is None or action in self.etag_lock_tagged_actions
+
+    def etag_lock_can_read(self, instance: Model) -> bool:
+        """Whether the caller could GET ``instance`` (so a 412 may show its tag)."""
+        reading = clone_request(self.request, "GET")
+        try:
+            return all(
+                permission.has_permission(reading, self)
+                and permission.has_object_permission(reading, self, instance)
+                for permission in self.get_permissions()
+            )
+        except APIException:
+            return False
+
+    def get_conflict_representation(self, instance: Model) -> Any:
+        """The body member ``current`` of a 412: the row as a GET would show it."""
+        return self.get_serializer(instance).data
+
+    def not_modified_response(self, instance: Model) -> Response:
+        """304 with the validators a 200 would carry (RFC 9110 section 15.4.5)."""
+        return NotModifiedResponse(headers=self.get_validator_headers(instance))
+
+    def precondition_response(self, exc: PreconditionError) -> Response:
+        """The RFC 9457 problem details response for a 412, 428 or 400."""
+        data: dict[str, Any] = {
+            "type": exc.problem_type,
+            "title": str(exc.title),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+            "instance": self.request.path,
+            "reason": exc.reason,
+        }
+        if exc.header:
+            data["header"] = exc.header
+        headers: dict[str, str] = {}
+        if isinstance(exc, PreconditionRequired):
+            # RFC 6585 section 3: caches must not store a 428. It names no tag on purpose:
+            # echoing the current one would invite blind overwrites.
+            headers["Cache-Control"] = "no-store"
+        instance = exc.instance
+        if (
+            isinstance(exc, PreconditionFailed)
+            and instance is not None
+            and self.etag_lock_can_read(instance)
+        ):
+            headers.update(self.get_validator_headers(instance))
+            data["current_etag"] = headers["ETag"]
+            if self.etag_lock_includes_representation():
+                data["current"] = self.get_conflict_representation(instance)
+        return ProblemResponse(data, status=exc.status_code, headers=headers)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, StaleObjectError):
+            # A write outside perform_*() (an overridden hook): still a 412, never a 500.
+            exc = self.write_conflict_exception(exc)
+        if isinstance(exc, NotModified):
+            return self.not_modified_response(exc.instance)
+        if isinstance(exc, PreconditionError):
+            set_rollback()
+            return self.precondition_response(exc)
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, ProblemResponse):
+            # Problem details are JSON whatever the client accepts, browsable API included.
+            response.accepted_renderer = ProblemJSONRenderer()
+            response.accepted_media_type = ProblemJSONRenderer.media_type
+        elif self.etag_lock_object is not None and self.should_tag_response(request, response):
+            for name, value in self.get_validator_headers(self.etag_lock_object).items():
+                if name not in response:
+                    response[name] = value
+        return response
+
+
+class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]
+    """``ModelViewSet`` with ETags, If-Match/If-None-Match preconditions, 412 and 428."""
