@@ -35,6 +35,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
 if not DATABASES["default"]["TEST"]["NAME"]:
     del DATABASES["default"]["TEST"]["NAME"]
+# A read replica of the same server, a second connection; only tests/test_multidb.py routes
+# to it (override_settings(DATABASE_ROUTERS=...)).
+DATABASES["replica"] = {
+    **DATABASES["default"],
+    "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+    "TEST": {"MIRROR": "default"},
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",

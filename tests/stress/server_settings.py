@@ -1,0 +1,35 @@
+"""Settings of the demo project as the harness serves it under gunicorn.
+
+The demo project's own settings, plus what a production deployment has: DEBUG off,
+persistent connections with health checks (a connection killed while idle is replaced
+at the start of the next request), and every server error written as one JSON line to
+``STRESS_ERROR_LOG`` with the request's ``X-Stress-Id``, so the checker can tell a 5xx
+caused by a killed database connection from any other.
+"""
+
+from __future__ import annotations
+
+import os
+
+from testproject.settings import *  # noqa: F403
+from testproject.settings import DATABASES
+
+DEBUG = False
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {
+        "stress": {
+            "class": "tests.stress.errorlog.ServerErrorLog",
+            "level": "ERROR",
+            "path": os.environ.get("STRESS_ERROR_LOG", os.devnull),
+        },
+    },
+    "loggers": {
+        "django.request": {"handlers": ["stress"], "level": "ERROR", "propagate": False},
+        "django_etag_lock": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
