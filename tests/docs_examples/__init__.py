@@ -1,0 +1,1 @@
+"""Code shown in the documentation, kept here so the test suite runs it."""

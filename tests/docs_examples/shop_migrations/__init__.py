@@ -1,0 +1,1 @@
+"""docs/migrating.md: the big-table recipe (PostgreSQL), run by tests/test_migrating.py."""
