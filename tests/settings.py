@@ -72,7 +72,7 @@ ROOT_URLCONF = "tests.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "testproject" / "templates"],  # the demo's start page
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -1,0 +1,42 @@
+"""The demo's start page: what to try, with the real URLs and the current ETag."""
+
+from __future__ import annotations
+
+from customers.models import Customer
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
+
+from django_etag_lock.etags import make_etag
+
+DEMO_CUSTOMER = "A375"
+
+
+def _route_exists(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    base = request.build_absolute_uri("/").rstrip("/")
+    customer = Customer.objects.filter(customer_id=DEMO_CUSTOMER).first()
+    context: dict[str, object] = {
+        "base": base,
+        "customer_id": DEMO_CUSTOMER,
+        "customer": customer,
+        "admin_url": base + reverse("admin:index"),
+        "schema_url": base + reverse("schema"),
+        "list_url": base + reverse("customer-list"),
+        "hal_url": base + "/hal/" if _route_exists("/hal/") else None,
+    }
+    if customer is not None:
+        context.update(
+            change_url=base + reverse("admin:customers_customer_change", args=[customer.pk]),
+            api_url=base + reverse("customer-detail", args=[customer.pk]),
+            etag=make_etag(customer.version),
+            next_etag=make_etag(customer.version + 1),
+        )
+    return render(request, "home.html", context)
