@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("testproject.urls")),
+    path("t/", include("tests.testapp.urls")),
 ]
