@@ -1,0 +1,69 @@
+"""The viewsets compared: plain DRF, django-etag-lock, and drf-extensions' APIETAGMixin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, viewsets
+from rest_framework_extensions.etag.mixins import APIETAGMixin
+
+from tests.benchmarks.benchapp.models import Item, PlainItem
+
+try:
+    from django_etag_lock.rest_framework import ETagLockModelViewSet
+except ImportError:  # the DRF integration has not landed yet: DRF benchmarks are skipped
+    ETagLockModelViewSet = None
+
+ITEM_FIELDS = ["id", "title", "pages", "notes", "updated_at"]
+
+
+class ItemSerializer(serializers.ModelSerializer[Item]):
+    class Meta:
+        model = Item
+        fields = [*ITEM_FIELDS, "version"]
+        read_only_fields = ["id", "updated_at", "version"]
+
+
+class PlainItemSerializer(serializers.ModelSerializer[PlainItem]):
+    class Meta:
+        model = PlainItem
+        fields = ITEM_FIELDS
+        read_only_fields = ["id", "updated_at"]
+
+
+class PlainItemViewSet(viewsets.ModelViewSet[PlainItem]):
+    """Unversioned model, plain DRF: the floor."""
+
+    queryset = PlainItem.objects.all()
+    serializer_class = PlainItemSerializer
+
+
+class VersionedPlainViewSet(viewsets.ModelViewSet[Item]):
+    """The versioned model behind a plain ModelViewSet: the DRF baseline (no ETags)."""
+
+    queryset = Item.objects.all()
+    serializer_class = ItemSerializer
+
+
+class DrfExtensionsViewSet(APIETAGMixin, viewsets.ModelViewSet[PlainItem]):  # type: ignore[misc]
+    """drf-extensions' ETag mixin on the unversioned model, as it is used on its own."""
+
+    queryset = PlainItem.objects.all()
+    serializer_class = PlainItemSerializer
+
+
+VIEWSETS: dict[str, type[Any]] = {
+    "plain-unversioned": PlainItemViewSet,
+    "plain": VersionedPlainViewSet,
+    "drf-extensions": DrfExtensionsViewSet,
+}
+
+if ETagLockModelViewSet is not None:
+
+    class LockedViewSet(ETagLockModelViewSet):  # type: ignore[misc, valid-type]
+        """django-etag-lock: ETag on every response, If-Match required on writes."""
+
+        queryset = Item.objects.all()
+        serializer_class = ItemSerializer
+
+    VIEWSETS["etag-lock"] = LockedViewSet

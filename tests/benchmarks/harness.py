@@ -1,0 +1,152 @@
+"""A/B timing: every variant interleaved with its baseline, medians of rounds.
+
+Each round times ``iterations`` calls of every case back to back, in forward order on
+even rounds and reverse order on odd rounds, so slow drift of the machine (thermal,
+other processes, database checkpoints) lands on all cases alike. The figure kept per
+round is nanoseconds per call; the report is the median over rounds, and the
+"throughput ratio" ``median(baseline) / median(variant)`` (above 1 is faster).
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Case:
+    """One thing to time: ``op(i)`` for i in range(iterations), after ``setup(iterations)``."""
+
+    name: str
+    op: Callable[[int], object]
+    setup: Callable[[int], object] | None = None
+    role: str = "variant"  # "baseline", "variant" or "anchor"
+
+
+@dataclass
+class Row:
+    name: str
+    role: str
+    median_ns: float
+    p25_ns: float
+    p75_ns: float
+    ratio: float  # median(baseline) / median(this): throughput relative to the baseline
+    samples_ns: list[float] = field(repr=False)
+
+
+@dataclass
+class Target:
+    variant: str
+    min_ratio: float
+    text: str
+
+
+@dataclass
+class Group:
+    key: str
+    title: str
+    rounds: int
+    iterations: int
+    rows: list[Row]
+    target: Target | None = None
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, name: str) -> Row:
+        return next(r for r in self.rows if r.name == name)
+
+    @property
+    def target_met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.row(self.target.variant).ratio >= self.target.min_ratio
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["target_met"] = self.target_met
+        return data
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _time_case(case: Case, iterations: int) -> float:
+    if case.setup is not None:
+        case.setup(iterations)
+    op = case.op
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for i in range(iterations):
+            op(i)
+        elapsed = time.perf_counter_ns() - start
+    finally:
+        gc.enable()
+    return elapsed / iterations
+
+
+def compare(
+    key: str,
+    title: str,
+    cases: list[Case],
+    *,
+    rounds: int,
+    iterations: int,
+    warmup_rounds: int = 1,
+    target: Target | None = None,
+    notes: str = "",
+) -> Group:
+    """Time ``cases`` (the first is the baseline) interleaved, and summarise them."""
+    if not cases or cases[0].role != "baseline":
+        raise ValueError(f"{key}: the first case must be the baseline.")
+    samples: dict[str, list[float]] = {case.name: [] for case in cases}
+    for number in range(warmup_rounds + rounds):
+        order = cases if number % 2 == 0 else list(reversed(cases))
+        for case in order:
+            per_call = _time_case(case, iterations)
+            if number >= warmup_rounds:
+                samples[case.name].append(per_call)
+    base = statistics.median(samples[cases[0].name])
+    rows = []
+    for case in cases:
+        values = samples[case.name]
+        median = statistics.median(values)
+        rows.append(
+            Row(
+                name=case.name,
+                role=case.role,
+                median_ns=median,
+                p25_ns=_quantile(values, 0.25),
+                p75_ns=_quantile(values, 0.75),
+                ratio=base / median,
+                samples_ns=values,
+            )
+        )
+    group = Group(key, title, rounds, iterations, rows, target, notes)
+    print(format_group(group), flush=True)
+    return group
+
+
+def format_group(group: Group) -> str:
+    lines = [f"== {group.title} ({group.rounds} rounds x {group.iterations})"]
+    for row in group.rows:
+        lines.append(
+            f"   {row.name:<34} {row.median_ns / 1000:>10.1f} us"
+            f"  [{row.p25_ns / 1000:.1f}-{row.p75_ns / 1000:.1f}]  x{row.ratio:.3f}"
+        )
+    if group.target is not None:
+        verdict = "met" if group.target_met else "MISSED"
+        lines.append(f"   target: {group.target.text} -> {verdict}")
+    return "\n".join(lines)

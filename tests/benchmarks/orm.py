@@ -1,0 +1,204 @@
+"""ORM benchmarks: save(), delete(), compare-and-set update, bulk_update, table growth."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.db import connection, models
+
+from tests.benchmarks.benchapp.models import (
+    ConcurrencyItem,
+    GrowthLarge,
+    GrowthSmall,
+    Item,
+    PlainItem,
+)
+from tests.benchmarks.harness import Case, Group, Target, compare
+from tests.benchmarks.scale import Scale
+
+
+def _rows(model: type[models.Model], count: int, label: str) -> list[Any]:
+    """Insert ``count`` rows and return them loaded (MariaDB's bulk_create sets no pks)."""
+    before = model._default_manager.order_by("-pk").values_list("pk", flat=True).first() or 0
+    model._default_manager.bulk_create(
+        [model(title=f"{label} {n}", pages=n) for n in range(count)], batch_size=1000
+    )
+    return list(model._default_manager.filter(pk__gt=before).order_by("pk"))
+
+
+def bench_save(scale: Scale) -> Group:
+    objs = {model: _rows(model, 1, "save")[0] for model in (PlainItem, Item, ConcurrencyItem)}
+
+    def saver(model: type[models.Model]) -> Any:
+        obj = objs[model]
+
+        def op(i: int) -> None:
+            obj.pages = i
+            obj.save()
+
+        return op
+
+    return compare(
+        "orm-save",
+        "ORM: save() of an existing row",
+        [
+            Case("plain save()", saver(PlainItem), role="baseline"),
+            Case("versioned save()", saver(Item)),
+            Case("django-concurrency save()", saver(ConcurrencyItem), role="anchor"),
+        ],
+        rounds=scale.rounds,
+        iterations=scale.iterations,
+        target=Target("versioned save()", 0.95, "versioned save() >= 0.95x plain"),
+    )
+
+
+def bench_delete(scale: Scale) -> Group:
+    pending: dict[type[models.Model], list[Any]] = {}
+
+    def case(name: str, model: type[models.Model], role: str) -> Case:
+        def setup(count: int) -> None:
+            pending[model] = _rows(model, count, "delete")
+
+        def op(i: int) -> None:
+            pending[model][i].delete()
+
+        return Case(name, op, setup, role)
+
+    return compare(
+        "orm-delete",
+        "ORM: delete() of one row",
+        [
+            case("plain delete()", PlainItem, "baseline"),
+            case("versioned delete()", Item, "variant"),
+        ],
+        rounds=scale.rounds,
+        iterations=scale.iterations,
+    )
+
+
+def bench_compare_and_set(scale: Scale) -> Group:
+    plain = _rows(PlainItem, 1, "cas")[0]
+    item, bumped = _rows(Item, 2, "cas")
+    state = {"version": item.version}
+
+    def plain_update(i: int) -> None:
+        PlainItem.objects.filter(pk=plain.pk).update(pages=i)
+
+    def versioned_update(i: int) -> None:
+        Item.objects.filter(pk=bumped.pk).update(pages=i)
+
+    def cas(i: int) -> None:
+        state["version"] = Item.objects.update_if_version(item.pk, state["version"], pages=i)
+
+    return compare(
+        "orm-cas",
+        "ORM: queryset compare-and-set vs filter().update()",
+        [
+            Case("plain filter().update()", plain_update, role="baseline"),
+            Case("update_if_version()", cas),
+            Case("versioned filter().update() (bumps, no check)", versioned_update),
+        ],
+        rounds=scale.rounds,
+        iterations=scale.iterations,
+    )
+
+
+def bench_bulk_update(scale: Scale) -> Group:
+    objs = {model: _rows(model, scale.bulk_rows, "bulk") for model in (PlainItem, Item)}
+
+    def case(name: str, model: type[models.Model], role: str) -> Case:
+        rows = objs[model]
+
+        def setup(count: int) -> None:
+            for obj in rows:
+                obj.pages += 1
+
+        def op(i: int) -> None:
+            written = model._default_manager.bulk_update(rows, ["pages"])
+            assert written == len(rows), (name, written)
+
+        return Case(name, op, setup, role)
+
+    return compare(
+        "orm-bulk-update",
+        f"ORM: bulk_update() of {scale.bulk_rows:,} rows",
+        [
+            case("Django bulk_update()", PlainItem, "baseline"),
+            case("versioned bulk_update()", Item, "variant"),
+        ],
+        rounds=scale.bulk_rounds,
+        iterations=1,
+        target=Target("versioned bulk_update()", 0.8, "versioned bulk_update() >= 0.8x Django's"),
+        notes="One call per round; the time is per call of the whole batch.",
+    )
+
+
+def _fill(model: type[models.Model], count: int) -> None:
+    """Insert ``count`` rows in one statement on the server side."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = "(title, pages, version)"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} {columns} "
+                "SELECT 'row ' || x, x, 1 FROM generate_series(1, %s) AS x",
+                [count],
+            )
+            cursor.execute(f"ANALYZE {table}")
+        elif connection.vendor == "mysql":
+            cursor.execute("SET SESSION max_recursive_iterations = %s", [count + 1])
+            cursor.execute(
+                f"INSERT INTO {table} {columns} "
+                "WITH RECURSIVE seq (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq "
+                "WHERE x < %s) SELECT CONCAT('row ', x), x, 1 FROM seq",
+                [count],
+            )
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+        else:
+            cursor.execute(
+                "WITH RECURSIVE seq (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq "
+                f"WHERE x < %s) INSERT INTO {table} {columns} "
+                "SELECT 'row ' || x, x, 1 FROM seq",
+                [count],
+            )
+            cursor.execute(f"ANALYZE {table}")
+
+
+def bench_growth(scale: Scale) -> Group:
+    rng = random.Random(6)
+    samples: dict[type[models.Model], list[Any]] = {}
+    for model, count in ((GrowthSmall, scale.growth_small), (GrowthLarge, scale.growth_large)):
+        _fill(model, count)
+        actual = model._default_manager.count()
+        assert actual == count, (model.__name__, actual, count)
+        low, high = model._default_manager.aggregate(
+            low=models.Min("pk"), high=models.Max("pk")
+        ).values()
+        pks = rng.sample(range(low, high + 1), scale.growth_sample)
+        samples[model] = list(model._default_manager.filter(pk__in=pks))
+
+    def saver(model: type[models.Model]) -> Any:
+        rows = samples[model]
+
+        def op(i: int) -> None:
+            obj = rows[i % len(rows)]
+            obj.pages += 1
+            obj.save()
+
+        return op
+
+    small, large = f"{scale.growth_small:,} rows", f"{scale.growth_large:,} rows"
+    return compare(
+        "orm-growth",
+        "ORM: one conditional write (versioned save() of a random row) vs table size",
+        [
+            Case(f"table of {small}", saver(GrowthSmall), role="baseline"),
+            Case(f"table of {large}", saver(GrowthLarge)),
+        ],
+        rounds=scale.rounds,
+        iterations=scale.iterations,
+        target=Target(f"table of {large}", 0.9, "no growth with table size (>= 0.9x)"),
+        notes=f"{scale.growth_sample} random rows of each table, written in turn.",
+    )

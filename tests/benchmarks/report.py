@@ -1,0 +1,283 @@
+"""Turn the workers' JSON results into docs/benchmarks.md and a PNG chart of the ratios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+SHORT = {
+    "orm-save": "ORM save()",
+    "orm-delete": "ORM delete()",
+    "orm-cas": "ORM queryset update",
+    "orm-bulk-update": "ORM bulk_update()",
+    "orm-growth": "ORM write vs table size",
+    "drf-get": "DRF GET",
+    "drf-get-patch": "DRF GET + PATCH",
+    "drf-412": "DRF PATCH 412/428 vs 200",
+    "http-patch": "HTTP PATCH loop",
+    "http-412": "HTTP 412 vs 200 (contention)",
+}
+DB_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mariadb": "MariaDB"}
+COLORS = {"sqlite": "#4c72b0", "postgres": "#55a868", "mariadb": "#c44e52"}
+
+
+def _duration(ns: float) -> str:
+    us = ns / 1000
+    if us >= 10_000:
+        return f"{us / 1000:,.1f} ms"
+    return f"{us:,.1f} µs"
+
+
+def _comparisons(results: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(group key, row name, label) for every non-baseline row, in first-seen order."""
+    seen: list[tuple[str, str, str]] = []
+    for result in results:
+        for group in result["groups"]:
+            for row in group["rows"]:
+                if row["role"] == "baseline":
+                    continue
+                key = (group["key"], row["name"])
+                if key not in [(k, n) for k, n, _ in seen]:
+                    seen.append((*key, f"{SHORT.get(group['key'], group['key'])}: {row['name']}"))
+    return seen
+
+
+def _find(result: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return next((g for g in result["groups"] if g["key"] == key), None)
+
+
+def _row(group: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((r for r in group["rows"] if r["name"] == name), None)
+
+
+def _baseline(group: dict[str, Any]) -> str:
+    return str(next(r["name"] for r in group["rows"] if r["role"] == "baseline"))
+
+
+def chart(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comparisons = _comparisons(results)
+    height = 0.8 / max(1, len(results))
+    fig, ax = plt.subplots(figsize=(11, 0.55 * len(comparisons) + 1.8))
+    for index, result in enumerate(results):
+        ys, ratios = [], []
+        for position, (key, name, _) in enumerate(comparisons):
+            group = _find(result, key)
+            row = _row(group, name) if group else None
+            if row is not None:
+                ys.append(position + (index - (len(results) - 1) / 2) * height)
+                ratios.append(row["ratio"])
+        db = result["db"]
+        ax.barh(ys, ratios, height=height * 0.95, color=COLORS.get(db), label=DB_LABELS.get(db, db))
+    for position, (key, name, _) in enumerate(comparisons):
+        for result in results:
+            group = _find(result, key)
+            target = group.get("target") if group else None
+            if target and target["variant"] == name:
+                ax.plot(
+                    [target["min_ratio"]] * 2,
+                    [position - 0.45, position + 0.45],
+                    color="black",
+                    linestyle=":",
+                    linewidth=1.2,
+                )
+                break
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log", base=2)
+    ticks = [0.25, 0.5, 0.8, 1, 1.25, 2, 4]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.set_yticks(range(len(comparisons)), [label for _, _, label in comparisons], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("throughput ratio to the baseline (median; > 1 is faster; dotted: target)")
+    ax.set_title("django-etag-lock benchmarks: each variant against its baseline, same run")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _group_table(group: dict[str, Any]) -> list[str]:
+    http = group["key"].startswith("http")
+    lines = [f"**{group['title']}** — {group['rounds']} rounds x {group['iterations']}"]
+    if group.get("notes"):
+        lines[0] += f". {group['notes']}"
+    lines.append("")
+    if http:
+        lines.append("| case | role | time/request | p50 | p95 | throughput | ratio |")
+        lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    else:
+        lines.append("| case | role | median | p25-p75 | throughput ratio |")
+        lines.append("| --- | --- | ---: | ---: | ---: |")
+    for row in group["rows"]:
+        ratio = f"{row['ratio']:.3f}x"
+        if http:
+            extra = group["extra"].get(row["name"], {})
+            rps = f"{extra['rps']:,.0f} req/s" if "rps" in extra else "—"
+            p50 = f"{extra['p50_us'] / 1000:.2f} ms" if "p50_us" in extra else "—"
+            p95 = f"{extra['p95_us'] / 1000:.2f} ms" if "p95_us" in extra else "—"
+            lines.append(
+                f"| {row['name']} | {row['role']} | {_duration(row['median_ns'])} "
+                f"| {p50} | {p95} | {rps} | {ratio} |"
+            )
+        else:
+            lines.append(
+                f"| {row['name']} | {row['role']} | {_duration(row['median_ns'])} "
+                f"| {_duration(row['p25_ns'])} - {_duration(row['p75_ns'])} | {ratio} |"
+            )
+    if group["key"] == "http-patch":
+        bad = {n: e["non_200"] for n, e in group["extra"].items() if e.get("non_200")}
+        lines.append("")
+        lines.append(
+            f"Non-200 responses: {bad}." if bad else "Every request of the loop answered 200."
+        )
+    if group["key"] == "http-412":
+        lines.append("")
+        lines.append(f"Statuses seen: {group['extra']['counts']}.")
+    if group.get("target"):
+        verdict = "met" if group["target_met"] else "**missed**"
+        lines.append("")
+        lines.append(f"Target: {group['target']['text']} — {verdict}.")
+    lines.append("")
+    return lines
+
+
+def markdown(
+    results: list[dict[str, Any]],
+    machine: dict[str, Any],
+    command: str,
+    image: str,
+    findings: str | None,
+) -> str:
+    dbs = [r["db"] for r in results]
+    heads = " | ".join(DB_LABELS.get(db, db) for db in dbs)
+    out = [
+        "# Benchmarks",
+        "",
+        "What versioning costs: each variant is timed against its baseline **in the same "
+        "process run, interleaved** (forward order on even rounds, reverse on odd ones, so "
+        "drift of the machine lands on both), and reported as the median of the rounds and "
+        "the **throughput ratio** `median(baseline) / median(variant)`: above 1 is faster "
+        "than the baseline, 0.95 means 5% slower.",
+        "",
+        "This page is written by the benchmark runner; do not edit it by hand.",
+        "",
+        "## How to reproduce",
+        "",
+        "From the repository root (creates `.venv-bench/` with the `test` and `bench` extras "
+        "on first use, installs `wrk` with apt-get if it is missing, creates and drops the "
+        "databases `bench` on the PostgreSQL and MariaDB servers):",
+        "",
+        "```sh",
+        "python3 tests/benchmarks/run.py                 # full run, every database (~15 min)",
+        "python3 tests/benchmarks/run.py --db sqlite     # one database",
+        "python3 tests/benchmarks/run.py --quick --db sqlite  # smoke run (CI), < 60 s",
+        "python3 tests/benchmarks/run.py --db sqlite --profile orm-save  # pyinstrument",
+        "```",
+        "",
+        "Servers: `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/bench`) and "
+        "`BENCH_MARIADB_URL` (default `mysql://root@127.0.0.1:3306/bench`). This page came "
+        f"from `{command}`.",
+        "",
+        "## Summary",
+        "",
+        f"![Throughput ratios per variant and database]({image})",
+        "",
+        f"| comparison (variant vs baseline) | {heads} | target |",
+        "| --- | " + " | ".join("---:" for _ in dbs) + " | --- |",
+    ]
+    for key, name, label in _comparisons(results):
+        cells, target_text = [], ""
+        for result in results:
+            group = _find(result, key)
+            row = _row(group, name) if group else None
+            if group is None or row is None:
+                cells.append("—")
+                continue
+            cell = f"{row['ratio']:.2f}x"
+            target = group.get("target")
+            if target and target["variant"] == name:
+                target_text = target["text"]
+                cell += " ✓" if group["target_met"] else " ✗"
+            cells.append(cell)
+        baseline = next((_baseline(g) for r in results if (g := _find(r, key)) is not None), "?")
+        out.append(f"| {label} (vs {baseline}) | " + " | ".join(cells) + f" | {target_text} |")
+    out += [
+        "",
+        "✓ target met, ✗ target missed (in this run). Roles: *baseline* is what the ratio "
+        "divides by; *variant* is django-etag-lock; *anchor* is another library doing the "
+        "same job (django-concurrency for the ORM, drf-extensions for DRF); *reference* is "
+        "the unversioned model, for scale.",
+        "",
+    ]
+    missed = [
+        (result["db"], group)
+        for result in results
+        for group in result["groups"]
+        if group.get("target_met") is False
+    ]
+    if findings:
+        out += ["## Missed targets: causes and proposed fixes", "", findings.strip(), ""]
+    elif missed:
+        out += ["## Missed targets", ""]
+        out += [f"- {DB_LABELS.get(db, db)}: {g['target']['text']}" for db, g in missed]
+        out.append("")
+    out += ["## What is measured", "", METHOD.strip(), ""]
+    out += ["## Machine and versions", ""]
+    out += [f"- {label}: {value}" for label, value in machine.items()]
+    for result in results:
+        versions = ", ".join(f"{k} {v}" for k, v in result["versions"].items())
+        out.append(
+            f"- {DB_LABELS.get(result['db'], result['db'])}: {result['server']}; "
+            f"{result['seconds']:.0f} s; load average before/after "
+            f"{result.get('load_before', '?')} / {result.get('load_after', '?')}"
+        )
+    if results:
+        out.append(f"- Packages: {versions}")
+    out.append("")
+    for result in results:
+        out += [f"## {DB_LABELS.get(result['db'], result['db'])} ({result['server']})", ""]
+        for group in result["groups"]:
+            out += _group_table(group)
+        for name, why in result.get("skipped", {}).items():
+            out += [f"Skipped {name}: {why}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+METHOD = """
+- **Timing**: `time.perf_counter_ns` around `iterations` calls of one case; one untimed
+  warm-up round; garbage collection off inside the timed loop; the figure per round is
+  time per call; medians over rounds, with the 25th-75th percentiles of the rounds.
+- **ORM** (`tests/benchmarks/orm.py`): models with the same columns (title, pages, notes,
+  `updated_at` auto_now): `Item(VersionedModel)`, `PlainItem(models.Model)` and
+  `ConcurrencyItem` with django-concurrency's `IntegerVersionField`. `save()` rewrites one
+  existing row; `delete()` removes rows created (untimed) before each round;
+  `update_if_version()` against `PlainItem.objects.filter(pk=...).update()`;
+  `bulk_update()` of many rows, one call per round. Autocommit, as in a view without
+  `ATOMIC_REQUESTS`.
+- **Growth**: two identical versioned tables filled on the server side (PostgreSQL
+  `generate_series`, a recursive CTE on SQLite and MariaDB), one small and one large;
+  random rows of each are loaded and then written with `save()` in turn.
+- **DRF in process** (`tests/benchmarks/drf.py`): `RequestFactory` requests handed straight
+  to the viewset and rendered, no middleware: the view layer alone, the strictest
+  comparison. GET + PATCH reads the ETag of the GET and sends it as `If-Match`; the plain
+  viewsets get the same headers and ignore them. drf-extensions' `APIETAGMixin` runs on
+  the unversioned model, as it is used on its own.
+- **HTTP** (`tests/benchmarks/http_load.py`): `gunicorn tests.benchmarks.wsgi` on
+  127.0.0.1 (gthread workers, one thread each, keep-alive) and `wrk` on the same machine,
+  one connection per wrk thread, each editing its own row in a loop with the ETag of its
+  previous response as `If-Match`; the cases take turns in interleaved rounds. Contention:
+  Python client threads GET and then PATCH one shared row; PATCH latency per status.
+- **Databases**: SQLite in WAL mode (`synchronous=NORMAL`, `transaction_mode=IMMEDIATE`,
+  a file in a temporary directory); PostgreSQL and MariaDB with their server defaults
+  (durable commits), reached over TCP on 127.0.0.1 (psycopg 3, PyMySQL). Persistent
+  connections (`CONN_MAX_AGE=None`), `DEBUG=False`.
+- **Caveat**: the machine is shared and has 2 cores; the client, the server, the
+  database and other work share them. Ratios of interleaved runs are robust to that,
+  absolute numbers much less.
+"""

@@ -1,0 +1,132 @@
+"""Run every benchmark against one database, in one process; write the results as JSON.
+
+Started by ``run.py`` (one worker per database, so each gets its own settings):
+``python -m tests.benchmarks.worker --db sqlite --out results.json [--quick]``
+with ``BENCH_DATABASE_URL`` set. The database must exist; its tables are created here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.benchmarks.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from tests.benchmarks import drf, http_load, orm  # noqa: E402
+from tests.benchmarks.harness import Group  # noqa: E402
+from tests.benchmarks.scale import FULL, QUICK, Scale  # noqa: E402
+
+SUITES: dict[str, Callable[[Scale], Group | list[Group] | None]] = {
+    "orm-save": orm.bench_save,
+    "orm-delete": orm.bench_delete,
+    "orm-cas": orm.bench_compare_and_set,
+    "orm-bulk-update": orm.bench_bulk_update,
+    "drf": drf.bench_drf,
+    "orm-growth": orm.bench_growth,
+    "http": http_load.bench_http,
+}
+
+
+def server_version() -> str:
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION()")
+        row = cursor.fetchone()
+    text = str(row[0]) if row else "?"
+    if connection.vendor == "postgresql":
+        return " ".join(text.split()[:2])
+    return f"MariaDB {text}" if "mariadb" in text.lower() else f"MySQL {text}"
+
+
+def package_versions() -> dict[str, str]:
+    names = [
+        "Django",
+        "djangorestframework",
+        "django-concurrency",
+        "drf-extensions",
+        "gunicorn",
+        "psycopg",
+        "PyMySQL",
+    ]
+    versions = {"Python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def profile_group(name: str, scale: Scale) -> None:
+    """Run one suite under pyinstrument and print where the time goes."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    SUITES[name](scale)
+    profiler.stop()
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", required=True, help="label of the database (sqlite, postgres...)")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", choices=sorted(SUITES), default=None)
+    parser.add_argument("--profile", choices=sorted(SUITES), default=None)
+    args = parser.parse_args(argv)
+    scale = QUICK if args.quick else FULL
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    if args.profile:
+        profile_group(args.profile, scale)
+        return 0
+    started = time.monotonic()
+    groups: list[Group] = []
+    skipped: dict[str, str] = {}
+    for name, suite in SUITES.items():
+        if args.only is not None and name not in args.only:
+            continue
+        result = suite(scale)
+        if result is None:
+            skipped[name] = "not available (see the log)"
+        elif isinstance(result, list):
+            groups.extend(result)
+        else:
+            groups.append(result)
+    payload: dict[str, Any] = {
+        "db": args.db,
+        "vendor": connection.vendor,
+        "server": server_version(),
+        "quick": args.quick,
+        "scale": scale.__dict__,
+        "seconds": round(time.monotonic() - started, 1),
+        "versions": package_versions(),
+        "groups": [group.as_dict() for group in groups],
+        "skipped": skipped,
+    }
+    args.out.write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
