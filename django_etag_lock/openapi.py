@@ -15,6 +15,7 @@ A view that sets ``schema`` itself keeps it; mix :class:`ETagLockSchemaMixin` in
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any, Literal
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -42,35 +43,49 @@ _PROBLEM_MEDIA_TYPES = [ProblemJSONRenderer.media_type]
 _ETAG_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r'^"[\x21\x23-\x7e]*"$'}
 _STANDARD_ACTIONS = frozenset({"retrieve", "update", "partial_update", "destroy", "create"})
 
+_REASONS = (
+    "if-match-failed",
+    "if-match-star-refused",
+    "if-unmodified-since-failed",
+    "if-none-match-failed",
+    "if-match-missing",
+    "malformed-if-match",
+    "malformed-if-none-match",
+    "concurrent-write",
+    "concurrent-delete",
+)
+
+# No "enum" members: drf-spectacular's enum post-processing would hoist them into
+# components named TypeEnum/StatusEnum, which collide with a project's own.
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem details for a failed, missing or malformed precondition.",
     "properties": {
         "type": {
             "type": "string",
-            "enum": [
-                PROBLEM_TYPE_PRECONDITION_FAILED,
-                PROBLEM_TYPE_PRECONDITION_REQUIRED,
-                PROBLEM_TYPE_MALFORMED_PRECONDITION,
-            ],
+            "description": "One of "
+            + ", ".join(
+                (
+                    PROBLEM_TYPE_PRECONDITION_FAILED,
+                    PROBLEM_TYPE_PRECONDITION_REQUIRED,
+                    PROBLEM_TYPE_MALFORMED_PRECONDITION,
+                )
+            )
+            + ". Compare as a string; it is not a link.",
+            "example": PROBLEM_TYPE_PRECONDITION_FAILED,
         },
-        "title": {"type": "string"},
-        "status": {"type": "integer", "enum": [400, 412, 428]},
+        "title": {"type": "string", "example": "Precondition Failed"},
+        "status": {
+            "type": "integer",
+            "description": "The response's status code: 412, 428 or 400.",
+            "example": 412,
+        },
         "detail": {"type": "string"},
         "instance": {"type": "string", "description": "The request path."},
         "reason": {
             "type": "string",
-            "enum": [
-                "if-match-failed",
-                "if-match-star-refused",
-                "if-unmodified-since-failed",
-                "if-none-match-failed",
-                "if-match-missing",
-                "malformed-if-match",
-                "malformed-if-none-match",
-                "concurrent-write",
-                "concurrent-delete",
-            ],
+            "description": "A stable code for what failed: " + ", ".join(_REASONS) + ".",
+            "example": "if-match-failed",
         },
         "header": {"type": "string", "description": "The request header that decided."},
         "current_etag": {
@@ -205,7 +220,7 @@ class ETagLockSchemaMixin:
             name="ETagLockProblem",
             type=ResolvedComponent.SCHEMA,
             object=PreconditionError,
-            schema=PROBLEM_SCHEMA,
+            schema=copy.deepcopy(PROBLEM_SCHEMA),
         )
         self.registry.register_on_missing(component)
         return OpenApiResponse(response=component.ref, description=description)
