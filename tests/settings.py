@@ -32,9 +32,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME") or None}
-if not DATABASES["default"]["TEST"]["NAME"]:
-    del DATABASES["default"]["TEST"]["NAME"]
+# Lets several runs share one server without sharing a test database (CI, developers).
+if os.environ.get("TEST_DATABASE_NAME") and DATABASES["default"]["ENGINE"] != (
+    "django.db.backends.sqlite3"
+):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 # A read replica of the same server, a second connection; only tests/test_multidb.py routes
 # to it (override_settings(DATABASE_ROUTERS=...)).
 DATABASES["replica"] = {
