@@ -87,6 +87,8 @@ class Outcome:
     writes_2xx: int = 0
     rows_checked: int = 0
     rows_deleted: int = 0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
     violations: list[str] = field(default_factory=list)
 
     def fail(self, message: str) -> None:
@@ -112,6 +114,10 @@ def check(
 ) -> Outcome:
     """Check ``records`` against the rows before (``start``) and after (``final``) the run."""
     out = Outcome(requests=len(records))
+    latencies = sorted(r.t1 - r.t0 for r in records if r.status is not None)
+    if latencies:
+        out.p50_ms = 1000 * latencies[len(latencies) // 2]
+        out.p99_ms = 1000 * latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)]
     in_fault = [r for r in records if any(w.overlaps(r) for w in fault_windows)]
     faulty_ids = {r.id for r in in_fault}
     deletes_sent: dict[int, float] = {}

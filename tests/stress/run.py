@@ -43,6 +43,7 @@ class Report:
     server: str
     outcome: Outcome
     seconds: float
+    load_seconds: float
     faults: FaultLog | None
     respawned: bool | None
     schema: str | None
@@ -75,7 +76,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="after the check, run schemathesis against /api/schema/",
     )
-    parser.add_argument("--schemathesis-examples", type=int, default=25)
+    parser.add_argument("--schemathesis-examples", type=int, default=50)
+    parser.add_argument(
+        "--schemathesis-strict",
+        action="store_true",
+        help="also fail on status codes / content types the schema does not document",
+    )
     parser.add_argument(
         "--db-name", default="etag_stress", help="database created (and dropped) on each server"
     )
@@ -94,6 +100,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=600.0,
         help="hard time budget per database; exceeding it fails the run",
+    )
+    parser.add_argument(
+        "--sabotage",
+        action="store_true",
+        help="serve with the version check switched off: proves the checker fails the run",
     )
     parser.add_argument("--keep-db", action="store_true", help="leave the stress database behind")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -118,16 +129,20 @@ def prepare(target: Target, rows: int) -> list[tuple[int, str]]:
     return [(pk, f"S{index:05d}") for index, pk in enumerate(pks)]
 
 
-def probe(server: Gunicorn, client: Client, pk: int) -> None:
+def probe(server: Gunicorn, client: Client, pk: int) -> str | None:
     """After the faults: every worker is back and a GET + conditional PATCH succeed."""
-    server.wait_ready(timeout=60)
+    try:
+        server.wait_ready(timeout=60)
+    except RuntimeError as error:
+        return f"the server does not serve again after the faults: {error}"
     client.phase = "probe"
     fetched = client.get(pk)
     if fetched.status != 200 or not fetched.etag:
-        raise RuntimeError(f"probe GET answered {fetched.status} ({fetched.error})")
+        return f"probe GET after the faults answered {fetched.status} ({fetched.error})"
     written = client.write("PATCH", pk, fetched.etag)
     if written.status != 200:
-        raise RuntimeError(f"probe PATCH answered {written.status} ({written.error})")
+        return f"probe PATCH after the faults answered {written.status} ({written.error})"
+    return None
 
 
 def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Report:
@@ -143,12 +158,15 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         threads=args.threads,
         error_log=error_log,
         access_log=workdir / f"{target.name}-access.log",
+        sabotage=args.sabotage,
     )
     recorder = Recorder()
     faults: FaultLog | None = None
     respawned: bool | None = None
     windows: list[Window] = []
     schema: str | None = None
+    problems: list[str] = []
+    load_started = load_ended = time.monotonic()
     try:
         server.start()
         start_rows = target.rows()
@@ -175,6 +193,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
                 client.phase = f"{label} mixed"
             mixed_phase(clients, pool, seconds, delete_share=mixed_deletes, should_stop=out_of_time)
 
+        load_started = time.monotonic()
         for number in range(1, args.rounds + 1):
             run_round(f"round {number}", args.seconds)
             print(
@@ -200,7 +219,9 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
                 injector.stop()
                 injector.join(timeout=30)
             faults = injector.log
-            probe(server, clients[0], probe_pk)
+            failed_probe = probe(server, clients[0], probe_pk)
+            if failed_probe:
+                problems.append(failed_probe)
             windows.append(Window(fault_started, time.monotonic()))
             respawned = len(server.worker_pids()) == args.workers and not (
                 set(faults.workers_terminated + faults.workers_hung_up) & set(server.worker_pids())
@@ -212,6 +233,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
                 flush=True,
             )
             run_round("after faults", args.seconds)
+        load_ended = time.monotonic()
         for client in clients:
             client.close()
         final_rows = target.rows()
@@ -222,6 +244,8 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
             server_errors=read_server_errors(error_log),
             fault_windows=windows,
         )
+        for problem in problems:
+            outcome.fail(problem)
         if out_of_time():
             outcome.fail(f"the run took longer than --max-seconds={args.max_seconds}")
         if respawned is False:
@@ -233,9 +257,14 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         if args.schemathesis:
             from tests.stress.schema_check import run_schemathesis
 
-            schema, problems = run_schemathesis(server.base_url, args.schemathesis_examples)
-            for problem in problems:
-                outcome.fail(f"schemathesis: {problem}")
+            schema, failures = run_schemathesis(
+                server.base_url,
+                args.schemathesis_examples,
+                workdir,
+                strict=args.schemathesis_strict,
+            )
+            for failure in failures:
+                outcome.fail(f"schemathesis: {failure}")
     finally:
         server.stop()
         if not args.keep_db:
@@ -248,6 +277,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         target.server_version(),
         outcome,
         time.monotonic() - began,
+        load_ended - load_started,
         faults,
         respawned,
         schema,
@@ -284,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in reports:
         o = r.outcome
         line = (
-            f"{r.database} ({r.server}): {r.seconds:.0f}s, {o.requests / max(r.seconds, 1):.0f} "
-            f"req/s, {o.writes_2xx} successful writes on {o.rows_checked} rows "
+            f"{r.database} ({r.server}): {r.seconds:.0f}s in all, {r.load_seconds:.0f}s of load "
+            f"at {o.requests / max(r.load_seconds, 1):.0f} req/s (p50 {o.p50_ms:.0f} ms, "
+            f"p99 {o.p99_ms:.0f} ms), "
+            f"{o.writes_2xx} successful writes on {o.rows_checked} rows "
             f"({o.rows_deleted} deleted)"
         )
         if r.faults is not None:

@@ -53,6 +53,7 @@ class Gunicorn:
         error_log: Path,
         access_log: Path,
         port: int | None = None,
+        sabotage: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -61,6 +62,7 @@ class Gunicorn:
         self.error_log = error_log
         self.access_log = access_log
         self.database_url = database_url
+        self.sabotage = sabotage
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle: object | None = None
 
@@ -91,10 +93,13 @@ class Gunicorn:
             "--error-logfile",
             str(self.access_log.with_suffix(".gunicorn.log")),
         ]
+        env = django_env(self.database_url, self.error_log)
+        if self.sabotage:
+            env["STRESS_SABOTAGE"] = "1"
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=django_env(self.database_url, self.error_log),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

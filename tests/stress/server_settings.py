@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 
 from testproject.settings import *  # noqa: F403
-from testproject.settings import DATABASES
+from testproject.settings import DATABASES, MIDDLEWARE
 
 DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("STRESS_SABOTAGE") == "1":
+    MIDDLEWARE = [*MIDDLEWARE, "tests.stress.sabotage.UncheckedWritesMiddleware"]
 
 LOGGING = {
     "version": 1,
