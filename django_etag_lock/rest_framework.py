@@ -412,11 +412,16 @@ class ETagLockMixin(_ViewBase):
 
     # -- writes -----------------------------------------------------------------------
 
+    def etag_lock_model(self) -> type[Model]:
+        """The view's model, checked to be versioned; no query."""
+        model: type[Model] = declared_model(type(self)) or self.get_queryset().model
+        self.etag_lock_check_model(model)
+        return model
+
     def etag_lock_using(self, instance: Model | None) -> str:
         if instance is not None:
             return router.db_for_write(type(instance), instance=instance)
-        model = declared_model(type(self)) or self.get_queryset().model
-        return router.db_for_write(model)
+        return router.db_for_write(self.etag_lock_model())
 
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
@@ -470,11 +475,12 @@ class ETagLockMixin(_ViewBase):
 
     def etag_lock_strip_version(self, serializer: serializers.BaseSerializer[Any]) -> None:
         """Drop a client-sent version: the write compares the version that was checked."""
-        validated = getattr(serializer, "_validated_data", None)
+        validated = serializer.validated_data
         if isinstance(validated, dict):
             validated.pop(VERSION_FIELD, None)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self.etag_lock_model()
         self.etag_lock_strip_version(serializer)
         with self.etag_lock_write():
             super().perform_create(serializer)  # type: ignore[misc]
