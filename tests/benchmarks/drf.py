@@ -24,12 +24,14 @@ ROLES = {
     "etag-lock": "variant",
     "drf-extensions": "anchor",
     "plain-unversioned": "reference",
+    "etag-lock-no-atomic": "reference",
 }
 NAMES = {
     "plain": "plain ModelViewSet",
     "etag-lock": "ETagLockModelViewSet",
     "drf-extensions": "drf-extensions APIETAGMixin",
     "plain-unversioned": "plain ModelViewSet, unversioned model",
+    "etag-lock-no-atomic": "ETagLockModelViewSet without transaction.atomic (experiment)",
 }
 
 factory = RequestFactory()
@@ -72,7 +74,7 @@ def bench_drf(scale: Scale) -> list[Group] | None:
         print("== DRF: django_etag_lock.rest_framework is not there yet; skipped", flush=True)
         return None
     clients = {key: Client(key) for key in ROLES}
-    order = ["plain", "etag-lock", "drf-extensions", "plain-unversioned"]
+    order = ["plain", "etag-lock", "drf-extensions", "plain-unversioned", "etag-lock-no-atomic"]
 
     def get_op(client: Client) -> Callable[[int], None]:
         def op(i: int) -> None:
@@ -86,6 +88,18 @@ def bench_drf(scale: Scale) -> list[Group] | None:
             _expect(response, 200, f"GET {client.path}")
             tag = response.headers.get("ETag", '"none"')
             _expect(client.patch(i, tag), 200, f"PATCH {client.path}")
+
+        return op
+
+    tags: dict[str, str] = {}
+
+    def patch_op(key: str) -> Callable[[int], None]:
+        client = clients[key]
+
+        def op(i: int) -> None:
+            response = client.patch(i, tags[key])
+            _expect(response, 200, f"PATCH {client.path}")
+            tags[key] = response.headers.get("ETag", tags[key])
 
         return op
 
@@ -106,6 +120,16 @@ def bench_drf(scale: Scale) -> list[Group] | None:
             target=Target(
                 NAMES["etag-lock"], 0.95, "ETag-locked GET + PATCH >= 0.95x plain ModelViewSet"
             ),
+        ),
+    ]
+    tags.update({k: client.get().headers.get("ETag", '"none"') for k, client in clients.items()})
+    groups += [
+        compare(
+            "drf-patch",
+            "DRF in process: PATCH with the ETag of the previous response (as the HTTP loop)",
+            [Case(NAMES[k], patch_op(k), role=ROLES[k]) for k in order],
+            rounds=scale.rounds,
+            iterations=scale.drf_iterations,
         ),
     ]
 

@@ -9,6 +9,7 @@ the latency of a 412 is compared with that of a successful write.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -38,6 +39,11 @@ HTTP_CASES = [
     ("etag-lock", "ETagLockModelViewSet", "variant"),
     ("drf-extensions", "drf-extensions APIETAGMixin", "anchor"),
     ("plain-unversioned", "plain ModelViewSet, unversioned model", "reference"),
+    (
+        "etag-lock-no-atomic",
+        "ETagLockModelViewSet without transaction.atomic (experiment)",
+        "reference",
+    ),
 ]
 
 
@@ -181,7 +187,7 @@ def bench_throughput(scale: Scale, port: int, rows: dict[str, list[int]]) -> Gro
     return group
 
 
-def _contend(port: int, pk: int, requests: int, results: list[tuple[int, int]]) -> None:
+def _contend(port: int, pk: int, requests: int, results: list[tuple[str, int]]) -> None:
     """GET then PATCH with the ETag just read, ``requests`` times; record the PATCHes."""
     path = f"/etag-lock/{pk}/"
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -196,14 +202,18 @@ def _contend(port: int, pk: int, requests: int, results: list[tuple[int, int]]) 
             start = time.perf_counter_ns()
             conn.request("PATCH", path, body=body, headers=headers)
             response = conn.getresponse()
-            response.read()
-            results.append((response.status, time.perf_counter_ns() - start))
+            payload = response.read()
+            elapsed = time.perf_counter_ns() - start
+            label = str(response.status)
+            if response.status == 412:
+                label += " " + str(json.loads(payload).get("reason", "?"))
+            results.append((label, elapsed))
     finally:
         conn.close()
 
 
 def bench_contention(scale: Scale, port: int, pk: int) -> Group:
-    results: list[tuple[int, int]] = []
+    results: list[tuple[str, int]] = []
     workers = [
         threading.Thread(target=_contend, args=(port, pk, scale.contention_requests, results))
         for _ in range(scale.contention_threads)
@@ -212,45 +222,43 @@ def bench_contention(scale: Scale, port: int, pk: int) -> Group:
         worker.start()
     for worker in workers:
         worker.join(timeout=600)
-    by_status: dict[int, list[int]] = {}
-    for status, elapsed in results:
-        by_status.setdefault(status, []).append(elapsed)
-    ok, failed = by_status.get(200, []), by_status.get(412, [])
+    by_label: dict[str, list[int]] = {}
+    for label, elapsed in results:
+        by_label.setdefault(label, []).append(elapsed)
+    ok = by_label.get("200", [])
+    failed = [e for label, values in by_label.items() if label.startswith("412") for e in values]
+    counts = {k: len(v) for k, v in sorted(by_label.items())}
     if not ok or not failed:
-        counts = {k: len(v) for k, v in by_status.items()}
         raise RuntimeError(f"contention produced no mix of 200 and 412: {counts}")
-
-    def row(name: str, role: str, values: list[int], base: float) -> Row:
+    base = statistics.median(ok)
+    cases = [("PATCH 200 (won)", "baseline", ok), ("PATCH 412, all (lost)", "variant", failed)]
+    reasons = {
+        "if-match-failed": "PATCH 412 at the precondition (if-match-failed)",
+        "concurrent-write": "PATCH 412 after a race lost at the UPDATE (concurrent-write)",
+    }
+    for label, values in sorted(by_label.items()):
+        if label.startswith("412 "):
+            reason = label[4:]
+            cases.append((reasons.get(reason, f"PATCH 412 ({reason})"), "reference", values))
+    rows: list[Row] = []
+    extra: dict[str, Any] = {"counts": counts}
+    for name, role, values in cases:
         ordered = [float(v) for v in sorted(values)]
         median = statistics.median(ordered)
         quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else ordered * 3
-        return Row(name, role, median, quartiles[0], quartiles[2], base / median, [])
-
-    def p95(values: list[int]) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] / 1000
-
-    base = statistics.median(ok)
-    rows = [
-        row("PATCH 200 (won)", "baseline", ok, base),
-        row("PATCH 412 (lost)", "variant", failed, base),
-    ]
-    extra: dict[str, Any] = {
-        "counts": {str(k): len(v) for k, v in sorted(by_status.items())},
-        "PATCH 200 (won)": {"p50_us": base / 1000, "p95_us": p95(ok), "requests": len(ok)},
-        "PATCH 412 (lost)": {
-            "p50_us": statistics.median(failed) / 1000,
-            "p95_us": p95(failed),
-            "requests": len(failed),
-        },
-    }
+        rows.append(Row(name, role, median, quartiles[0], quartiles[2], base / median, []))
+        extra[name] = {
+            "p50_us": median / 1000,
+            "p95_us": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] / 1000,
+            "requests": len(ordered),
+        }
     group = Group(
         "http-412",
         "HTTP: contention on one row, latency of a 412 vs a 200",
         1,
         len(results),
         rows,
-        Target("PATCH 412 (lost)", 1.0, "a 412 costs no more than a successful PATCH"),
+        Target("PATCH 412, all (lost)", 1.0, "a 412 costs no more than a successful PATCH"),
         notes=(
             f"{scale.contention_threads} client threads GET then PATCH the same row "
             f"{scale.contention_requests} times each; latency of the PATCH alone, as the "

@@ -13,6 +13,7 @@ SHORT = {
     "orm-growth": "ORM write vs table size",
     "drf-get": "DRF GET",
     "drf-get-patch": "DRF GET + PATCH",
+    "drf-patch": "DRF PATCH",
     "drf-412": "DRF PATCH 412/428 vs 200",
     "http-patch": "HTTP PATCH loop",
     "http-412": "HTTP 412 vs 200 (contention)",
@@ -61,6 +62,7 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     comparisons = _comparisons(results)
+    every: list[float] = []
     height = 0.8 / max(1, len(results))
     fig, ax = plt.subplots(figsize=(11, 0.55 * len(comparisons) + 1.8))
     for index, result in enumerate(results):
@@ -73,6 +75,9 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
                 ratios.append(row["ratio"])
         db = result["db"]
         ax.barh(ys, ratios, height=height * 0.95, color=COLORS.get(db), label=DB_LABELS.get(db, db))
+        for y, ratio in zip(ys, ratios, strict=True):
+            ax.text(ratio * 1.01, y, f"{ratio:.2f}", va="center", fontsize=6)
+        every.extend(ratios)
     for position, (key, name, _) in enumerate(comparisons):
         for result in results:
             group = _find(result, key)
@@ -88,7 +93,9 @@ def chart(results: list[dict[str, Any]], path: Path) -> None:
                 break
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log", base=2)
-    ticks = [0.25, 0.5, 0.8, 1, 1.25, 2, 4]
+    low, high = min([0.5, *every]) * 0.9, max([2.0, *every]) * 1.15
+    ax.set_xlim(low, high)
+    ticks = [t for t in (0.125, 0.25, 0.5, 0.8, 1, 1.25, 2, 4, 8) if low <= t <= high]
     ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
     ax.set_yticks(range(len(comparisons)), [label for _, _, label in comparisons], fontsize=8)
     ax.invert_yaxis()

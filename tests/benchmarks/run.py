@@ -229,7 +229,7 @@ def main() -> int:
         if not wrk:
             print("-- wrk is not available: the HTTP part is skipped", flush=True)
         machine = machine_facts(wrk)
-        max_wait = args.max_wait if args.max_wait is not None else (0 if args.quick else 180)
+        max_wait = args.max_wait if args.max_wait is not None else (0 if args.quick else 120)
         results = []
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             for db in dbs:
@@ -244,7 +244,7 @@ def main() -> int:
                         print(f"-- {db}: cannot create the database ({exc}); skipped")
                         continue
                     url = SERVERS[db]
-                wait_for_quiet(1.0, max_wait)
+                wait_for_quiet(1.5, max_wait)
                 try:
                     result = run_worker(db, url, args, Path(tmp) / f"{db}.json")
                 finally:
@@ -271,7 +271,7 @@ def main() -> int:
     page = report.markdown(results, machine, command, "img/benchmarks.png", findings)
     (args.out / "benchmarks.md").write_text(page)
     missed = [
-        f"{r['db']}: {g['target']['text']} ({g['rows'][0]['name']} -> ratio "
+        f"{r['db']}: {g['target']['text']} (ratio "
         f"{next(x['ratio'] for x in g['rows'] if x['name'] == g['target']['variant']):.3f})"
         for r in results
         for g in r["groups"]
@@ -279,7 +279,8 @@ def main() -> int:
     ]
     print(f"\nWrote {args.out / 'benchmarks.md'} and {image}")
     if missed:
-        print("Targets missed in this run:\n  " + "\n  ".join(missed))
+        why = " (--quick: too few iterations for the ratios to mean anything)" if args.quick else ""
+        print(f"Targets missed in this run{why}:\n  " + "\n  ".join(missed))
     return 0
 
 

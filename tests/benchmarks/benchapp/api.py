@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db.models import Model
 from rest_framework import serializers, viewsets
 from rest_framework_extensions.etag.mixins import APIETAGMixin
 
+from django_etag_lock.exceptions import StaleObjectError
 from tests.benchmarks.benchapp.models import Item, PlainItem
 
 try:
@@ -66,4 +70,19 @@ if ETagLockModelViewSet is not None:
         queryset = Item.objects.all()
         serializer_class = ItemSerializer
 
+    class LockedNoTransactionViewSet(LockedViewSet):
+        """Experiment: the same, without the transaction around the write.
+
+        Measures what ``transaction.atomic`` in ``etag_lock_write()`` costs (BEGIN and
+        COMMIT round trips); safe only when the write is a single statement.
+        """
+
+        @contextmanager
+        def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
+            try:
+                yield
+            except StaleObjectError as exc:
+                raise self.write_conflict_exception(exc) from exc
+
     VIEWSETS["etag-lock"] = LockedViewSet
+    VIEWSETS["etag-lock-no-atomic"] = LockedNoTransactionViewSet
