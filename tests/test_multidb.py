@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from customers.models import Customer
 from django.conf import settings
 from django.db import connections, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_etag_lock.exceptions import ObjectDeletedError, StaleObjectError, StaleObjectsError
@@ -203,3 +206,66 @@ def test_two_writers_reading_the_same_lagging_replica_cannot_both_win():
             second.save()
     row = Book.objects.using("default").get(pk=book.pk)
     assert (row.title, row.version) == ("first", 2)
+
+
+# -- the same through the API (/api/customers/<pk>/) ----------------------------------------------
+
+
+def _customer(**fields: str) -> Customer:
+    values = {"customer_id": "M1", "given_name": "Ada", "family_name": "Lovelace"} | fields
+    return Customer.objects.create(**values)
+
+
+def _patch(pk: int, if_match: str, notes: str) -> Any:
+    return Client().patch(
+        f"/api/customers/{pk}/",
+        data={"notes": notes},
+        content_type="application/json",
+        headers={"If-Match": if_match},
+    )
+
+
+def test_the_api_reads_from_the_replica_and_writes_to_the_primary():
+    customer = _customer()
+    with captured() as (primary, replica):
+        response = _patch(customer.pk, '"1"', "mine")
+    assert response.status_code == 200
+    assert response["ETag"] == '"2"'
+    assert _writes(replica) == []
+    assert any(q["sql"].startswith("SELECT") for q in replica.captured_queries)
+    [update] = _writes(primary)
+    assert "version" in update.split("WHERE", 1)[1]
+    assert Customer.objects.using("default").get(pk=customer.pk).notes == "mine"
+
+
+@needs_server_db
+def test_the_api_answers_412_when_a_lagging_replica_has_not_seen_the_tag_yet():
+    customer = _customer()
+    with lagging_replica():
+        assert Customer.objects.get(pk=customer.pk).version == 1  # the snapshot is taken
+        Customer.objects.using("default").update_if_version(customer.pk, 1, notes="theirs")
+        # The client read version 2 from the primary; the replica still says 1.
+        response = _patch(customer.pk, '"2"', "mine")
+    assert response.status_code == 412
+    assert response["Content-Type"] == "application/problem+json"
+    row = Customer.objects.using("default").get(pk=customer.pk)
+    assert (row.notes, row.version) == ("theirs", 2)
+
+
+@needs_server_db
+def test_a_stale_tag_that_a_lagging_replica_still_matches_is_a_412_not_a_lost_update():
+    customer = _customer()
+    with lagging_replica():
+        assert Customer.objects.get(pk=customer.pk).version == 1
+        Customer.objects.using("default").update_if_version(customer.pk, 1, notes="theirs")
+        # The precondition passes against the replica's version 1; the compare-and-set
+        # on the primary finds version 2 and writes nothing.
+        response = _patch(customer.pk, '"1"', "mine")
+        deleted = Client().delete(f"/api/customers/{customer.pk}/", headers={"If-Match": '"1"'})
+    assert response.status_code == 412
+    assert response.json()["reason"] == "concurrent-write"
+    # The 412 names the primary's current tag, not the replica's.
+    assert response["ETag"] == '"2"'
+    assert deleted.status_code == 412
+    row = Customer.objects.using("default").get(pk=customer.pk)
+    assert (row.notes, row.version) == ("theirs", 2)
