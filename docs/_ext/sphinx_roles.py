@@ -24,6 +24,8 @@ def _documented(member: griffe.Object | griffe.Alias) -> bool:
 
 def _resolve(obj: griffe.Object, name: str) -> str | None:
     """The documented path ``name`` refers to, seen from ``obj``, if it exists."""
+    if any(part.startswith("_") for part in name.split(".")):
+        return None  # private: not rendered, so not a link target
     first, _, rest = name.partition(".")
     scope: griffe.Object | None = obj
     while scope is not None:
