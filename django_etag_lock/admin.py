@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import html
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
@@ -251,9 +253,10 @@ class VersionedAdminMixin(_Base):
         if state.token is None:
             headline = _("Nothing was saved: %(error)s") % {"error": state.error}
             return Conflict(headline=headline, rows=[], show_mine=True)
+        history = self._etag_lock_history(request, obj, state.token)
         if self._etag_lock_is_this(state.error, obj.pk):
             headline = self._etag_lock_headline(
-                request, obj, state.token, _("Nothing was saved; your changes are kept below.")
+                obj, history, _("Nothing was saved; your changes are kept below.")
             )
         else:
             headline = _(
@@ -266,7 +269,7 @@ class VersionedAdminMixin(_Base):
             }
         return Conflict(
             headline=headline,
-            rows=self._etag_lock_rows(request, obj, state.changes),
+            rows=self._etag_lock_rows(state.changes, history),
             show_mine=True,
             overwrite_token=state.overwrite_token,
             reload_url=request.get_full_path(),
@@ -338,10 +341,10 @@ class VersionedAdminMixin(_Base):
         current = self.model._base_manager.filter(pk=lost.pk).first()
         if current is None:
             return self._etag_lock_deleted_response(request, lost, deleting=True)
-        changes = _theirs(token, current)
+        history = self._etag_lock_history(request, current, token)
         conflict = Conflict(
-            headline=self._etag_lock_headline(request, current, token, _("Nothing was deleted.")),
-            rows=self._etag_lock_rows(request, current, changes),
+            headline=self._etag_lock_headline(current, history, _("Nothing was deleted.")),
+            rows=self._etag_lock_rows(_theirs(token, current), history, deleting=True),
             show_mine=False,
         )
         return super().delete_view(
@@ -639,14 +642,14 @@ class VersionedAdminMixin(_Base):
 
     # ------------------------------------------------------------ conflict report
 
-    def _etag_lock_headline(
-        self, request: HttpRequest, obj: models.Model, token: VersionToken, outcome: str
-    ) -> str:
-        """Who changed the row and when, as far as can honestly be said, then ``outcome``."""
+    def _etag_lock_history(
+        self, request: HttpRequest, obj: models.Model, token: VersionToken
+    ) -> _History:
+        """The admin log's changes of ``obj`` since ``token`` was issued."""
         content_types = ContentType.objects.get_for_models(
             self.model, obj._meta.concrete_model or self.model, for_concrete_models=False
         ).values()
-        entries = list(
+        entries = (
             LogEntry.objects.filter(
                 content_type__in=list(content_types),
                 object_id=str(obj.pk),
@@ -656,20 +659,21 @@ class VersionedAdminMixin(_Base):
             .select_related("user")
             .order_by("action_time")
         )
-        edits = max(int(getattr(obj, VERSION_FIELD)) - token.version, 1)
+        history = _History(versions=max(int(getattr(obj, VERSION_FIELD)) - token.version, 1))
+        for entry in entries:
+            if entry.user_id == getattr(request.user, "pk", None):
+                name = _("you (in another window)")
+            else:
+                name = entry.user.get_username()
+            history.add(name, entry.action_time, _changed_labels(entry))
+        return history
+
+    def _etag_lock_headline(self, obj: models.Model, history: _History, outcome: str) -> str:
+        """Who changed the row and when, as far as can honestly be said, then ``outcome``."""
         params: dict[str, Any] = {"object": str(obj), "name": self.opts.verbose_name}
-        if entries:
-            editors: list[str] = []
-            for entry in entries:
-                name = (
-                    _("you (in another window)")
-                    if entry.user_id == getattr(request.user, "pk", None)
-                    else entry.user.get_username()
-                )
-                if name not in editors:
-                    editors.append(name)
-            params["users"] = get_text_list(editors, _("and"))
-            params["when"] = _format_time(entries[-1].action_time)
+        if history.last_at is not None:
+            params["users"] = get_text_list(history.editors, _("and"))
+            params["when"] = _format_time(history.last_at)
             headline = (
                 _(
                     "The %(name)s “%(object)s” was changed by %(users)s after you opened "
@@ -677,35 +681,42 @@ class VersionedAdminMixin(_Base):
                 )
                 % params
             )
-            if edits > len(entries):
+            if history.versions > history.entries:
                 headline += " " + _("It was also changed outside the admin.")
+        elif (when := _last_modified(obj)) is not None:
+            params["when"] = _format_time(when)
+            headline = (
+                _("The %(name)s “%(object)s” was changed at %(when)s, after you opened it.")
+                % params
+            )
         else:
-            when = _last_modified(obj)
-            if when is not None:
-                params["when"] = _format_time(when)
-                headline = (
-                    _("The %(name)s “%(object)s” was changed at %(when)s, after you opened it.")
-                    % params
-                )
-            else:
-                headline = (
-                    _("The %(name)s “%(object)s” was changed by someone else after you opened it.")
-                    % params
-                )
+            headline = (
+                _("The %(name)s “%(object)s” was changed by someone else after you opened it.")
+                % params
+            )
         return f"{headline} {outcome}"
 
     def _etag_lock_rows(
-        self, request: HttpRequest, obj: models.Model, changes: Sequence[FieldChange]
+        self, changes: Sequence[FieldChange], history: _History, *, deleting: bool = False
     ) -> list[ConflictRow]:
-        status_text = {
-            "mine": _("Changed only by you: your value is in the form."),
-            "theirs": _("Changed only by someone else: the form now shows their value."),
-            "both": _("Changed by both: the form keeps your value."),
-            "same": _("You both made the same change."),
-        }
         not_editable = _("(read-only)")
         rows = []
         for change in changes:
+            params = {"them": history.who_changed(change.label)}
+            if deleting:
+                status_text = _("Changed by %(them)s.") % params
+            elif change.status == "mine":
+                status_text = _("Changed only by you: your value is in the form.")
+            elif change.status == "theirs":
+                status_text = (
+                    _("Changed only by %(them)s: the form now shows their value.") % params
+                )
+            elif change.status == "both":
+                status_text = _("Changed by you and by %(them)s: the form keeps your value.") % (
+                    params
+                )
+            else:
+                status_text = _("You and %(them)s made the same change.") % params
             display = functools.partial(self._etag_lock_display, change.field)
             started, current = display(change.started), display(change.current)
             if started == current and isinstance(change.field, models.DateTimeField):
@@ -717,7 +728,7 @@ class VersionedAdminMixin(_Base):
                     name=change.name,
                     label=change.label,
                     status=change.status,
-                    status_text=status_text[change.status],
+                    status_text=status_text,
                     started=started,
                     current=current,
                     mine=display(change.mine) if change.editable else not_editable,
@@ -833,6 +844,45 @@ def _with_companion(widget_class: type[forms.Widget]) -> type[forms.Widget]:
 
 
 # --------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _History:
+    """Admin log entries of one row since an editor opened it."""
+
+    versions: int
+    entries: int = 0
+    last_at: datetime.datetime | None = None
+    editors: list[str] = dataclasses.field(default_factory=list)
+    by_label: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def add(self, name: str, at: datetime.datetime, labels: Iterable[str]) -> None:
+        self.entries += 1
+        self.last_at = at
+        if name not in self.editors:
+            self.editors.append(name)
+        for label in labels:
+            names = self.by_label.setdefault(label.casefold(), [])
+            if name not in names:
+                names.append(name)
+
+    def who_changed(self, label: str) -> str:
+        names = self.by_label.get(label.casefold())
+        return str(get_text_list(names, _("and"))) if names else _("someone else")
+
+
+def _changed_labels(entry: LogEntry) -> list[str]:
+    """Field labels in a LogEntry's change message (JSON since Django 2.0)."""
+    try:
+        parts = json.loads(entry.change_message or "[]")
+    except ValueError:
+        return []
+    labels: list[str] = []
+    for part in parts if isinstance(parts, list) else []:
+        changed = part.get("changed") if isinstance(part, dict) else None
+        if isinstance(changed, dict) and "object" not in changed:
+            labels.extend(str(label) for label in changed.get("fields", []))
+    return labels
 
 
 def _theirs(token: VersionToken, current: models.Model) -> list[FieldChange]:

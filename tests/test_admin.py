@@ -305,6 +305,17 @@ def conflict_rows(response: HttpResponse) -> dict[str, tuple[str, str, str, str]
     return rows
 
 
+def who_changed(response: HttpResponse) -> dict[str, str]:
+    """``{field: text}`` of the conflict table's last column."""
+    html = response.content.decode()
+    return {
+        name: text.strip()
+        for name, text in re.findall(
+            r'data-field="(\w+)">.*?<td class="etag-lock-status">(.*?)</td>', html, re.DOTALL
+        )
+    }
+
+
 def headline(response: HttpResponse) -> str:
     match = re.search(r'id="etag-lock-headline">(.*?)</li>', response.content.decode(), re.DOTALL)
     assert match is not None, "no conflict warning on the page"
@@ -392,6 +403,10 @@ def test_conflict_table_shows_started_saved_and_mine_with_who_changed_what(
     assert rows["updated_at"][2:] == ("(read-only)", "theirs")
     assert "notes" not in rows
     assert "customer_id" not in rows
+    texts = who_changed(conflict["response"])
+    assert texts["family_name"] == "Changed only by alice: the form now shows their value."
+    assert texts["given_name"] == "Changed by you and by alice: the form keeps your value."
+    assert texts["email"] == "Changed only by you: your value is in the form."
 
 
 def test_conflict_form_keeps_my_values_and_shows_theirs_where_only_they_changed(
@@ -501,6 +516,9 @@ def test_admin_change_plus_a_change_outside_the_admin_says_both(
 
     assert "changed by alice" in headline(response)
     assert "also changed outside the admin" in headline(response)
+    texts = who_changed(response)
+    assert texts["notes"].startswith("Changed only by someone else:")
+    assert texts["family_name"] == "You and alice made the same change."  # the form took it
 
 
 def test_change_without_log_or_timestamp_says_only_that_someone_changed_it(alice: User) -> None:
@@ -720,6 +738,7 @@ def test_stale_delete_deletes_nothing_shows_what_changed_and_can_be_confirmed_ag
     assert "changed by bob" in headline(response)
     assert "Nothing was deleted" in headline(response)
     assert conflict_rows(response)["family_name"][:2] == ("Lovelace", "King")
+    assert who_changed(response)["family_name"] == "Changed by bob."
     again = form_values(response)
     assert token_of(again).version == 2
 
