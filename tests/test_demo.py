@@ -15,17 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.test import Client, override_settings
-from django.urls import include, path
 
 pytestmark = pytest.mark.django_db
-
-
-def hal_stand_in(request: object) -> HttpResponse:
-    return HttpResponse("{}", content_type="application/hal+json")
-
-
-# A URLconf with a /hal/ route, for the start page's HAL paragraph.
-urlpatterns = [path("hal/", hal_stand_in), path("", include("tests.urls"))]
 
 
 def seed() -> Customer:
@@ -109,7 +100,7 @@ def test_start_page_curl_commands_answer_200_then_412_then_428_as_the_page_says(
     customer = seed()
     page = Client().get("/").content.decode()
     commands = commands_on(page)
-    assert len(commands) == 4
+    assert len(commands) == 5  # four on the JSON API, one on the HAL API
     client = Client()
 
     read = replay(client, commands[0])
@@ -127,6 +118,11 @@ def test_start_page_curl_commands_answer_200_then_412_then_428_as_the_page_says(
 
     unconditional = replay(client, commands[3])
     assert unconditional.status_code == 428
+
+    hal = replay(client, commands[4])
+    assert hal.status_code == 200
+    assert hal["Content-Type"] == "application/hal+json"
+    assert hal["ETag"] == write["ETag"]
 
     row = Customer.objects.get(pk=customer.pk)
     assert row.version == customer.version + 1
@@ -155,13 +151,17 @@ def test_start_page_without_the_demo_customer_says_how_to_seed():
     assert commands_on(page) == []
 
 
-def test_start_page_mentions_the_hal_api_only_when_it_is_served():
+def test_start_page_links_the_hal_api_and_a375_there():
+    customer = seed()
+    page = Client().get("/").content.decode()
+    assert 'href="http://testserver/hal/"' in page
+    assert f"http://testserver/hal/customers/{customer.customer_id}/" in page
+
+
+def test_start_page_leaves_out_the_hal_api_when_it_is_not_served():
     import testproject.urls
 
     seed()
-    with override_settings(ROOT_URLCONF="tests.test_demo"):
-        with_hal = Client().get("/").content.decode()
-    assert 'href="http://testserver/hal/"' in with_hal
 
     class WithoutHal:  # a URLconf may be any (hashable) object with urlpatterns
         urlpatterns = [
@@ -171,7 +171,9 @@ def test_start_page_mentions_the_hal_api_only_when_it_is_served():
         ]
 
     with override_settings(ROOT_URLCONF=WithoutHal):
-        assert "/hal/" not in Client().get("/").content.decode()
+        response = Client().get("/")
+    assert response.status_code == 200
+    assert "/hal/" not in response.content.decode()
 
 
 # -- manage.py conflict_walkthrough ---------------------------------------------------

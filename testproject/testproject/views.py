@@ -5,19 +5,19 @@ from __future__ import annotations
 from customers.models import Customer
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, reverse
 
 from django_etag_lock.etags import make_etag
 
 DEMO_CUSTOMER = "A375"
 
 
-def _route_exists(path: str) -> bool:
+def _url(base: str, name: str, *args: object) -> str | None:
+    """Absolute URL of a named route, or None when this URLconf does not serve it."""
     try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
+        return base + reverse(name, args=args)
+    except NoReverseMatch:
+        return None
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "admin_url": base + reverse("admin:index"),
         "schema_url": base + reverse("schema"),
         "list_url": base + reverse("customer-list"),
-        "hal_url": base + "/hal/" if _route_exists("/hal/") else None,
+        "hal_url": _url(base, "hal:home"),
     }
     if customer is not None:
         context.update(
@@ -38,5 +38,6 @@ def home(request: HttpRequest) -> HttpResponse:
             api_url=base + reverse("customer-detail", args=[customer.pk]),
             etag=make_etag(customer.version),
             next_etag=make_etag(customer.version + 1),
+            hal_customer_url=_url(base, "hal:customer", customer.customer_id),
         )
     return render(request, "home.html", context)
