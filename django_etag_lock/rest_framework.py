@@ -23,6 +23,7 @@ import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
@@ -232,8 +233,13 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
 # -- OpenAPI --------------------------------------------------------------------------
 
 
+@cache
+def _spectacular_installed() -> bool:
+    return importlib.util.find_spec("drf_spectacular") is not None
+
+
 def _schema_class(base: type[ViewInspector]) -> type[ViewInspector]:
-    if importlib.util.find_spec("drf_spectacular") is None:
+    if not _spectacular_installed():
         return base
     from django_etag_lock.openapi import schema_class_for
 

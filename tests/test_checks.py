@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,3 +143,51 @@ def test_call_command_check_fires_every_id(apps, settings, monkeypatch):
     output = str(excinfo.value)
     for check_id in ("E001", "W001", "W002", "W003"):
         assert f"django_etag_lock.{check_id}" in output
+
+
+# -- without DRF ----------------------------------------------------------------------
+
+_WITHOUT_DRF = """
+import importlib.abc, sys
+
+class HideDRF(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("rest_framework", "drf_spectacular"):
+            raise ImportError(f"{name} is hidden: DRF is not installed here")
+        return None
+
+sys.meta_path.insert(0, HideDRF())
+
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django_etag_lock"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    MIDDLEWARE=["django.middleware.gzip.GZipMiddleware"],
+    ROOT_URLCONF="django.contrib.auth.urls",
+)
+django.setup()
+from django.core.management import call_command
+
+call_command("check", databases=[])
+import django_etag_lock.models, django_etag_lock.etags
+from django_etag_lock import checks
+print(sorted(m.id for m in checks.check_drf_views() + checks.check_middleware()))
+try:
+    import django_etag_lock.rest_framework
+except ImportError:
+    print("no DRF integration")
+"""
+
+
+def test_core_and_checks_work_without_drf_installed():
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_DRF],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["['django_etag_lock.W002']", "no DRF integration"]
