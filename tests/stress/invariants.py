@@ -87,6 +87,10 @@ class Outcome:
     writes_2xx: int = 0
     rows_checked: int = 0
     rows_deleted: int = 0
+    races: int = 0
+    # Writes whose client got a 5xx or no answer, yet whose change was committed.
+    unknown_applied: int = 0
+    fault_exceptions: Counter[str] = field(default_factory=Counter)
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     violations: list[str] = field(default_factory=list)
@@ -140,7 +144,24 @@ def check(
         unknown_by_row[record.pk].append(record)
     for pk, writes in sorted(by_row.items()):
         _check_row(pk, writes, unknown_by_row.get(pk, []), start.get(pk), final.get(pk), out)
+    _check_races(records, {r.id for r in unknown}, out)
     return out
+
+
+def _check_races(records: Sequence[Record], unknown: set[str], out: Outcome) -> None:
+    """Writers released together with one tag on one row: exactly one of them wins."""
+    races: dict[tuple[str, int, str | None], list[Record]] = defaultdict(list)
+    for r in records:
+        if r.phase.endswith("race") and r.method in WRITES:
+            races[(r.phase, r.pk, r.if_match)].append(r)
+    for (phase, pk, tag), writers in races.items():
+        out.races += 1
+        winners = [r for r in writers if r.status is not None and 200 <= r.status < 300]
+        if len(winners) > 1:
+            out.fail(f"pk={pk}: {len(winners)} of {len(writers)} racers with If-Match {tag} won")
+        elif not winners and not any(r.id in unknown for r in writers):
+            statuses = sorted(Counter(r.status for r in writers).items(), key=str)
+            out.fail(f"pk={pk}: no racer with If-Match {tag} won ({phase}: {statuses})")
 
 
 def _check_answer(
@@ -167,6 +188,7 @@ def _check_answer(
         exception = logged.get("exception")
         if during_fault and exception in CONNECTION_ERRORS:
             out.fault_5xx += 1
+            out.fault_exceptions[str(exception)] += 1
         else:
             out.s5xx += 1
             reason = f"{exception}: {logged.get('message')}" if logged else "nothing logged"
@@ -309,6 +331,7 @@ def _check_row(
             f"only {len(fillers)} write(s) of unknown outcome could have"
         )
         return
+    out.unknown_applied += len(holes)
     if final is None:
         return
     writer = produced.get(final.version) if final.version > start.version else None
@@ -453,6 +476,12 @@ def self_check() -> list[str]:
             {},
         ),
         "a dropped connection outside faults": ([write("n", "PATCH", 1, None)], seed, (), {}),
+        "a race nobody won": (
+            [replace(write(n, "PATCH", 1, 412), phase="r race") for n in ("q", "r")],
+            seed,
+            (),
+            {},
+        ),
         "a hole no unknown write can fill": (
             [a, write("o", "PATCH", 1, None)],
             row_after(a, 3),

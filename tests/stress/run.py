@@ -284,6 +284,31 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
     )
 
 
+def describe(r: Report) -> str:
+    """The figures below the summary table, for one database."""
+    o = r.outcome
+    rate = o.requests / max(r.load_seconds, 1)
+    lines = [
+        f"{r.database} ({r.server}):",
+        f"  time: {r.seconds:.0f} s in all, {r.load_seconds:.0f} s of load, {rate:.0f} req/s, "
+        f"p50 {o.p50_ms:.0f} ms, p99 {o.p99_ms:.0f} ms",
+        f"  writes: {o.writes_2xx} successful on {o.rows_checked} rows ({o.rows_deleted} "
+        f"deleted); {o.races} races of writers sharing one If-Match",
+    ]
+    if r.faults is not None:
+        f = r.faults
+        lines += [
+            f"  faults: {f.backends_killed} database backends killed in {f.backend_kill_sweeps} "
+            f"sweeps; gunicorn workers sent SIGTERM {len(f.workers_terminated)}, SIGHUP "
+            f"{len(f.workers_hung_up)}; respawned: {'yes' if r.respawned else 'NO'}",
+            f"  fault 5xx by server exception: {dict(o.fault_exceptions) or 'none'}; writes "
+            f"committed although their client saw a 5xx or no answer: {o.unknown_applied}",
+        ]
+    if r.schema:
+        lines.append(f"  schemathesis: {r.schema}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     missed = self_check()
@@ -312,24 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summarize((r.database, r.outcome) for r in reports))
     print()
     for r in reports:
-        o = r.outcome
-        line = (
-            f"{r.database} ({r.server}): {r.seconds:.0f}s in all, {r.load_seconds:.0f}s of load "
-            f"at {o.requests / max(r.load_seconds, 1):.0f} req/s (p50 {o.p50_ms:.0f} ms, "
-            f"p99 {o.p99_ms:.0f} ms), "
-            f"{o.writes_2xx} successful writes on {o.rows_checked} rows "
-            f"({o.rows_deleted} deleted)"
-        )
-        if r.faults is not None:
-            f = r.faults
-            line += (
-                f"; faults: {f.backends_killed} backends killed in {f.backend_kill_sweeps} "
-                f"sweeps, workers SIGTERM {len(f.workers_terminated)} / SIGHUP "
-                f"{len(f.workers_hung_up)}, respawned: {'yes' if r.respawned else 'NO'}"
-            )
-        if r.schema:
-            line += f"; schemathesis: {r.schema}"
-        print(line)
+        print(describe(r))
     broken = [(r.database, v) for r in reports for v in r.outcome.violations]
     for database, violation in itertools.islice(broken, 50):
         print(f"BROKEN [{database}] {violation}")
