@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -88,7 +88,7 @@ from django_etag_lock.querysets import VERSION_FIELD
 if TYPE_CHECKING:
     import datetime
 
-    from django.forms import BaseForm, BoundField
+    from django.forms import BoundField
 
     _Base = admin.ModelAdmin[Any]
 else:
@@ -203,7 +203,9 @@ class VersionedAdminMixin(_Base):
         except StaleObjectError as error:
             if object_id is None or request.method != "POST" or "_saveasnew" in request.POST:
                 raise
-            if isinstance(error, ObjectDeletedError) and self._etag_lock_is_this(error, object_id):
+            if isinstance(error, ObjectDeletedError) and self._etag_lock_is_this(
+                error, unquote(object_id)
+            ):
                 return self._etag_lock_deleted_response(request, error)
             # The transaction of the failed save is rolled back (changeform_view is
             # atomic). Run the view once more: get_form() now hands out a form that
@@ -223,21 +225,20 @@ class VersionedAdminMixin(_Base):
         form_url: str = "",
         obj: models.Model | None = None,
     ) -> HttpResponse:
-        adminform = context.get("adminform")
-        form = getattr(adminform, "form", None)
+        adminform: helpers.AdminForm | None = context.get("adminform")
+        form = adminform.form if adminform is not None else None
         if (
-            form is not None
+            adminform is not None
+            and form is not None
             and TOKEN_FIELD in form.fields
             and change
             and self.has_change_permission(request, obj)
-            and TOKEN_FIELD not in flatten_fieldsets(adminform.fieldsets)
+            and TOKEN_FIELD not in flatten_fieldsets(cast(Any, adminform.fieldsets))
         ):
             # The admin renders only fields named in fieldsets: add ours, whatever
             # get_fieldsets() (or an override of it) returned.
-            adminform.fieldsets = [
-                *adminform.fieldsets,
-                (None, {"fields": [TOKEN_FIELD], "classes": ["hidden"]}),
-            ]
+            hidden: Any = (None, {"fields": [TOKEN_FIELD], "classes": ["hidden"]})
+            adminform.fieldsets = [*adminform.fieldsets, hidden]
         response = super().render_change_form(request, context, add, change, form_url, obj)
         state = getattr(form, "etag_lock_conflict", None)
         if state is not None and obj is not None and isinstance(response, TemplateResponse):
@@ -275,10 +276,11 @@ class VersionedAdminMixin(_Base):
             reload_url=request.get_full_path(),
         )
 
-    def _etag_lock_is_this(self, error: StaleObjectError, object_id: Any) -> bool:
+    def _etag_lock_is_this(self, error: StaleObjectError, pk: Any) -> bool:
+        """Whether ``error`` is about the row ``pk`` of this admin's model."""
         if error.model._meta.concrete_model is not self.model._meta.concrete_model:
             return False
-        return str(error.pk) == unquote(str(object_id))
+        return str(error.pk) == str(pk)
 
     def _etag_lock_deleted_response(
         self, request: HttpRequest, error: StaleObjectError, *, deleting: bool = False
@@ -447,7 +449,7 @@ class VersionedAdminMixin(_Base):
                         self.save_model(request, obj, form, change=True)
                         self.save_related(request, form, formsets=[], change=True)
                         self.log_change(
-                            request, obj, self.construct_change_message(request, form, None)
+                            request, obj, self.construct_change_message(request, form, [])
                         )
                 except StaleObjectError as error:
                     stale.append(error)
@@ -510,7 +512,7 @@ class VersionedAdminMixin(_Base):
             getattr(obj, VERSION_FIELD),
         )
 
-    def response_action(
+    def response_action(  # type: ignore[override]  # 6.1 adds action_location, passed on
         self, request: HttpRequest, queryset: models.QuerySet[Any], *args: Any, **kwargs: Any
     ) -> HttpResponseBase | None:
         seen = self._etag_lock_seen(request)
@@ -786,7 +788,7 @@ def _conflict_form(form_class: type[Any]) -> type[Any]:
     and Django's view re-renders the page instead of saving.
     """
 
-    class ConflictForm(form_class):  # type: ignore[misc, valid-type]
+    class ConflictForm(form_class):  # type: ignore[misc]
         def __init__(self, data: Any = None, files: Any = None, *args: Any, **kwargs: Any) -> None:
             error = _rerun_conflict.get()
             assert error is not None
@@ -820,13 +822,13 @@ class _TokenBesidePk(BaseModelFormSet):  # type: ignore[type-arg]
     """The changelist template renders only each row form's pk field; the row's
     version token is rendered right after it, so it always reaches the POST."""
 
-    def add_fields(self, form: BaseForm, index: int | None) -> None:
+    def add_fields(self, form: forms.ModelForm[Any], index: int | None) -> None:
         super().add_fields(form, index)
         if TOKEN_FIELD in form.fields:
-            pk_field = form.fields[self.model._meta.pk.name]
+            pk_field = form.fields[form._meta.model._meta.pk.name]
             widget = copy.copy(pk_field.widget)
             widget.__class__ = _with_companion(type(widget))
-            widget.etag_lock_companion = form[TOKEN_FIELD]  # type: ignore[attr-defined]
+            widget.etag_lock_companion = form[TOKEN_FIELD]
             pk_field.widget = widget
 
 
@@ -838,9 +840,15 @@ class _CompanionRender:
         return mark_safe(f"{html}{self.etag_lock_companion}")
 
 
-@functools.cache
+_companion_classes: dict[type[forms.Widget], type[forms.Widget]] = {}
+
+
 def _with_companion(widget_class: type[forms.Widget]) -> type[forms.Widget]:
-    return type(widget_class.__name__, (_CompanionRender, widget_class), {})
+    if widget_class not in _companion_classes:
+        _companion_classes[widget_class] = type(
+            widget_class.__name__, (_CompanionRender, widget_class), {}
+        )
+    return _companion_classes[widget_class]
 
 
 # --------------------------------------------------------------------- helpers
@@ -910,7 +918,7 @@ def _as_get(request: HttpRequest) -> HttpRequest:
     """The same request as a GET, to have Django's view render its confirmation page."""
     clone = copy.copy(request)
     clone.method = "GET"
-    clone.POST = QueryDict()  # type: ignore[misc, assignment]
+    clone.POST = QueryDict()
     return clone
 
 
@@ -920,7 +928,12 @@ def _extend_response(response: TemplateResponse, template: str, **context: Any) 
     So a project's own (per-app, per-model or ModelAdmin) template stays in use.
     """
     chosen = response.template_name
-    base = get_template(chosen) if isinstance(chosen, str) else select_template(chosen)
+    if isinstance(chosen, str):
+        base: Any = get_template(chosen)
+    elif isinstance(chosen, (list, tuple)):
+        base = select_template(chosen)
+    else:  # already a template object
+        base = chosen
     response.context_data = {
         **(response.context_data or {}),
         **context,

@@ -29,7 +29,9 @@ from django_etag_lock.models import VersionField
 from django_etag_lock.querysets import VERSION_FIELD
 
 if TYPE_CHECKING:
-    from django.utils.datastructures import MultiValueDict
+    _ModelFormBase = forms.ModelForm[Any]
+else:
+    _ModelFormBase = object
 
 __all__ = [
     "CURRENT_TOKEN_FIELD",
@@ -218,7 +220,7 @@ class VersionTokenField(forms.CharField):
         return False
 
 
-class VersionedModelFormMixin:
+class VersionedModelFormMixin(_ModelFormBase):
     """ModelForm mixin for :class:`~django_etag_lock.models.VersionedModel` rows.
 
     For an existing row, the form gets the hidden :data:`TOKEN_FIELD`; when bound,
@@ -243,14 +245,6 @@ class VersionedModelFormMixin:
         ),
     }
 
-    # Provided by forms.ModelForm.
-    instance: models.Model
-    fields: dict[str, forms.Field]
-    initial: dict[str, Any]
-    data: MultiValueDict[str, Any]
-    is_bound: bool
-    cleaned_data: dict[str, Any]
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.etag_lock_token: VersionToken | None = None
@@ -271,10 +265,9 @@ class VersionedModelFormMixin:
                 self.initial[field.name] = token.value(field)
 
     def _etag_lock_submitted(self) -> Any:
-        add_prefix = self.add_prefix  # type: ignore[attr-defined]
         if self.overwrite_requested():
-            return self.data.get(add_prefix(CURRENT_TOKEN_FIELD))
-        return self.data.get(add_prefix(TOKEN_FIELD))
+            return self.data.get(self.add_prefix(CURRENT_TOKEN_FIELD))
+        return self.data.get(self.add_prefix(TOKEN_FIELD))
 
     def overwrite_requested(self) -> bool:
         """Whether the editor chose to save over the version shown in a conflict table."""
@@ -290,12 +283,12 @@ class VersionedModelFormMixin:
         return VersionToken.for_instance(instance, self.etag_lock_fields())
 
     def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
+        super().full_clean()
         if self.is_bound and not self.instance._state.adding and self.etag_lock_token is None:
             # In full_clean, not clean(): a subclass's clean() that forgets super()
             # must not turn the check off.
             message = self.error_messages_etag_lock["missing"]
-            self.add_error(  # type: ignore[attr-defined]
+            self.add_error(
                 None,
                 ValidationError(
                     message,
@@ -313,7 +306,7 @@ class VersionedModelFormMixin:
                     f"first and render the hidden {TOKEN_FIELD!r} field in the form."
                 )
             setattr(self.instance, VERSION_FIELD, self.etag_lock_token.version)
-        return super().save(commit)  # type: ignore[misc]
+        return super().save(commit)
 
     def etag_lock_changes(self, current: models.Model) -> list[FieldChange]:
         """Compare what the editor started from, what is saved now and what they sent.

@@ -7,6 +7,8 @@ page says and what the database holds.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from typing import Any
 
@@ -19,7 +21,7 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -34,6 +36,7 @@ from django_etag_lock.forms import (
 )
 from tests.factories import BookFactory, CustomerFactory, RestaurantFactory, ShelfFactory
 from tests.testapp.models import Book, PlainBook, Restaurant, Shelf, ShelfItem
+from tests.utils import needs_server_db
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.test_admin")]
 
@@ -143,6 +146,27 @@ else:
     ChangeFormActionAdmin = VersionedModelAdmin
 
 
+RACE: list[Callable[[Any], None]] = []
+
+
+class RaceCustomerAdmin(VersionedModelAdmin):
+    """Runs RACE's writer, in another thread and connection, right before saving."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        for writer in RACE:
+            thread = threading.Thread(target=_in_own_connection, args=(writer, obj.pk))
+            thread.start()
+            thread.join()
+        super().save_model(request, obj, form, change)
+
+
+def _in_own_connection(writer: Callable[[Any], None], pk: Any) -> None:
+    try:
+        writer(pk)
+    finally:
+        connections.close_all()
+
+
 def _site(name: str, registrations: dict[type, type]) -> admin.AdminSite:
     site = admin.AdminSite(name=name)
     for model, model_admin in registrations.items():
@@ -159,6 +183,7 @@ SITES = {
     "partial": _site("partial", {Customer: PartialCustomerAdmin}),
     "racy": _site("racy", {Customer: RacyCustomerAdmin}),
     "formactions": _site("formactions", {Customer: ChangeFormActionAdmin}),
+    "race": _site("race", {Customer: RaceCustomerAdmin}),
 }
 
 urlpatterns = [
@@ -614,17 +639,58 @@ def test_stale_multi_table_child_writes_nothing_in_either_table(alice: User) -> 
     assert (place.name, place.serves, place.version) == ("Chez Ada", "stew", 2)
 
 
-def test_row_deleted_meanwhile_redirects_with_a_message_and_is_not_reinserted(
+def test_row_deleted_before_the_post_redirects_and_is_not_reinserted(
     alice: User, ada: Customer
 ) -> None:
     client = client_for(alice)
     values = form_values(client.get(change_url(ada)), "customer_form")
-    client_obj = Customer.objects.get(pk=ada.pk)
-    client_obj.delete()
+    Customer.objects.get(pk=ada.pk).delete()
 
     response = client.post(change_url(ada), with_values(values, given_name="Adeline"))
 
     assert response.status_code == 302
+    assert "doesn\u2019t exist" in messages_of(response)[0]
+    assert not Customer.objects.exists()
+
+
+@pytest.fixture
+def race() -> Iterator[list[Callable[[Any], None]]]:
+    yield RACE
+    RACE.clear()
+
+
+@needs_server_db
+@pytest.mark.django_db(transaction=True)
+def test_edit_committed_between_load_and_update_is_caught_by_the_compare_and_set(
+    alice: User, ada: Customer, race: list[Callable[[Any], None]]
+) -> None:
+    client = client_for(alice)
+    url = change_url(ada, "race")
+    values = form_values(client.get(url), "customer_form")
+    race.append(lambda pk: Customer.objects.filter(pk=pk).update(family_name="King"))
+
+    response = client.post(url, with_values(values, given_name="Adeline"))
+
+    assert response.status_code == 200
+    assert conflict_rows(response)["family_name"][:2] == ("Lovelace", "King")
+    ada.refresh_from_db()
+    assert (ada.given_name, ada.family_name, ada.version) == ("Ada", "King", 2)
+
+
+@needs_server_db
+@pytest.mark.django_db(transaction=True)
+def test_delete_committed_between_load_and_update_is_reported_and_not_undone(
+    alice: User, ada: Customer, race: list[Callable[[Any], None]]
+) -> None:
+    client = client_for(alice)
+    url = change_url(ada, "race")
+    values = form_values(client.get(url), "customer_form")
+    race.append(lambda pk: Customer.objects.filter(pk=pk).delete())
+
+    response = client.post(url, with_values(values, given_name="Adeline"))
+
+    assert response.status_code == 302
+    assert "was deleted by someone else after you opened it" in messages_of(response)[0]
     assert not Customer.objects.exists()
 
 
