@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,34 @@ def _group_table(group: dict[str, Any]) -> list[str]:
     return lines
 
 
+_PLACEHOLDER = re.compile(r"\{(ratio|time|p50|p95|count):([\w-]+):(\w+):([^}]+)\}")
+
+
+def fill(text: str, results: list[dict[str, Any]]) -> str:
+    """Replace ``{ratio:group:db:row}`` (or time/p50/p95/count) with this run's figure."""
+
+    def value(match: re.Match[str]) -> str:
+        kind, key, db, name = match.groups()
+        result = next((r for r in results if r["db"] == db), None)
+        group = _find(result, key) if result else None
+        if group is None:
+            return "n/a"
+        if kind == "count":
+            return str(group["extra"].get("counts", {}).get(name, 0))
+        row = _row(group, name)
+        if row is None:
+            return "n/a"
+        if kind == "ratio":
+            return f"{row['ratio']:.2f}x"
+        if kind == "time":
+            return _duration(row["median_ns"])
+        extra = group["extra"].get(name, {})
+        figure = extra.get(f"{kind}_us")
+        return f"{figure / 1000:.1f} ms" if figure is not None else "n/a"
+
+    return _PLACEHOLDER.sub(value, text)
+
+
 def markdown(
     results: list[dict[str, Any]],
     machine: dict[str, Any],
@@ -229,7 +258,8 @@ def markdown(
         if group.get("target_met") is False
     ]
     if findings:
-        out += ["## Missed targets: causes and proposed fixes", "", findings.strip(), ""]
+        out += ["## Missed targets: causes and proposed fixes", "", fill(findings, results).strip()]
+        out.append("")
     elif missed:
         out += ["## Missed targets", ""]
         out += [f"- {DB_LABELS.get(db, db)}: {g['target']['text']}" for db, g in missed]

@@ -224,6 +224,7 @@ def main() -> int:
     if args.report_only:
         payload = json.loads(args.report_only.read_text())
         results, machine = payload["results"], payload["machine"]
+        command = payload.get("command", command)
     else:
         wrk = ensure_wrk()
         if not wrk:
@@ -233,6 +234,7 @@ def main() -> int:
         results = []
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             for db in dbs:
+                wait_for_quiet(1.5, max_wait)
                 if db == "sqlite":
                     url = f"sqlite:///{tmp}/bench.sqlite3"
                 else:
@@ -244,7 +246,6 @@ def main() -> int:
                         print(f"-- {db}: cannot create the database ({exc}); skipped")
                         continue
                     url = SERVERS[db]
-                wait_for_quiet(1.5, max_wait)
                 try:
                     result = run_worker(db, url, args, Path(tmp) / f"{db}.json")
                 finally:

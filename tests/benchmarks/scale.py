@@ -24,11 +24,11 @@ class Scale:
 
 
 FULL = Scale(
-    rounds=15,
-    iterations=100,
+    rounds=25,
+    iterations=60,
     bulk_rows=10_000,
     bulk_rounds=7,
-    drf_iterations=60,
+    drf_iterations=40,
     growth_small=1_000,
     growth_large=1_000_000,
     growth_sample=200,
