@@ -92,6 +92,7 @@ def test_start_page_links_the_admin_change_page_of_a375_and_the_api():
     assert f"http://testserver/admin/customers/customer/{customer.pk}/change/" in page
     assert f"http://testserver/api/customers/{customer.pk}/" in page
     assert "http://testserver/api/schema/" in page
+    assert "http://testserver/admin/customers/customer/" in page
     assert "conflict_walkthrough" in page
     assert f"is at version <strong>{customer.version}</strong>" in page
 

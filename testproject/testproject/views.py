@@ -28,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "customer_id": DEMO_CUSTOMER,
         "customer": customer,
         "admin_url": base + reverse("admin:index"),
+        "changelist_url": base + reverse("admin:customers_customer_changelist"),
         "schema_url": base + reverse("schema"),
         "list_url": base + reverse("customer-list"),
         "hal_url": _url(base, "hal:home"),
