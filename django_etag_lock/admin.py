@@ -705,7 +705,7 @@ class VersionedAdminMixin(_Base):
         rows = []
         for change in changes:
             params = {"them": history.who_changed(change.label)}
-            if deleting:
+            if deleting or not change.editable:
                 status_text = _("Changed by %(them)s.") % params
             elif change.status == "mine":
                 status_text = _("Changed only by you: your value is in the form.")
@@ -876,6 +876,10 @@ class _History:
 
     def who_changed(self, label: str) -> str:
         names = self.by_label.get(label.casefold())
+        if not names and self.entries >= self.versions:
+            # Every write since is in the log (e.g. an auto_now field, which change
+            # messages never list): it was one of those editors.
+            names = self.editors
         return str(get_text_list(names, _("and"))) if names else _("someone else")
 
 

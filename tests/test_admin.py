@@ -432,6 +432,7 @@ def test_conflict_table_shows_started_saved_and_mine_with_who_changed_what(
     assert texts["family_name"] == "Changed only by alice: the form now shows their value."
     assert texts["given_name"] == "Changed by you and by alice: the form keeps your value."
     assert texts["email"] == "Changed only by you: your value is in the form."
+    assert texts["updated_at"] == "Changed by alice."  # read-only; every write since is logged
 
 
 def test_conflict_form_keeps_my_values_and_shows_theirs_where_only_they_changed(
@@ -739,6 +740,7 @@ def test_conflict_table_and_token_hold_only_the_fields_the_user_can_see(
     rows = conflict_rows(response)
     assert set(rows) == {"given_name", "family_name", "email"}
     assert rows["email"] == ("ada@example.com", "countess@example.com", "(read-only)", "theirs")
+    assert who_changed(response)["email"] == "Changed by someone else."  # not in the log
     assert rows["given_name"][2:] == ("Augusta", "mine")
     assert "secret" not in response.content.decode()
     ada.refresh_from_db()
