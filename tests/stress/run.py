@@ -149,7 +149,9 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
     began = time.monotonic()
     deadline = began + args.max_seconds
     phases = args.rounds + (2 if args.faults else 0)
-    seeded = prepare(target, rows=phases * args.hot_rows * 4 + 40)
+    # Each phase gets its own rows, enough even if every race deleted every hot row.
+    per_phase = args.hot_rows * (args.races + 2) + 100
+    seeded = prepare(target, rows=phases * per_phase + 1)
     customer_ids = dict(seeded)
     error_log = workdir / f"{target.name}-errors.jsonl"
     server = Gunicorn(
@@ -172,7 +174,16 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         start_rows = target.rows()
         # The probe row is kept out of the workload, so the probe cannot meet a deletion.
         probe_pk = seeded[-1][0]
-        supply = iter([pk for pk, _ in seeded[:-1]])
+        supplies = iter(
+            [pk for pk, _ in seeded[n * per_phase : (n + 1) * per_phase]] for n in range(phases)
+        )
+        pools: list[tuple[str, RowPool]] = []
+
+        def new_pool(label: str) -> RowPool:
+            pool = RowPool(iter(next(supplies)), args.hot_rows)
+            pools.append((label, pool))
+            return pool
+
         clients = [
             Client(n, server.base_url, customer_ids, recorder, seed=args.seed * 1000 + n)
             for n in range(args.clients)
@@ -185,7 +196,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         def run_round(label: str, seconds: float) -> None:
             for client in clients:
                 client.phase = f"{label} race"
-            pool = RowPool(supply, args.hot_rows)
+            pool = new_pool(label)
             race_phase(
                 clients, pool, args.races, delete_share=args.delete_share, should_stop=out_of_time
             )
@@ -210,7 +221,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
             try:
                 mixed_phase(
                     clients,
-                    RowPool(supply, args.hot_rows),
+                    new_pool("faults"),
                     args.fault_seconds,
                     delete_share=mixed_deletes,
                     should_stop=out_of_time,
@@ -244,6 +255,9 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
             server_errors=read_server_errors(error_log),
             fault_windows=windows,
         )
+        for label, pool in pools:
+            if not pool.active:
+                problems.append(f"{label}: every row was deleted; the phase ended early")
         for problem in problems:
             outcome.fail(problem)
         if out_of_time():
