@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -168,6 +169,53 @@ class NotModified(APIException):
     def __init__(self, instance: Model) -> None:
         super().__init__()
         self.instance = instance
+
+
+# etags.py is Django-free, so its details are English and name specifics (the tag a
+# client should send). Where the active language has a translation of the reason's
+# message, that message is used instead; otherwise the specific English detail stays.
+_REASON_MESSAGES: dict[str, str] = {
+    "if-match-missing": gettext_noop(
+        "This request must be conditional: GET the resource, then resend the request with "
+        "its ETag in an If-Match header."
+    ),
+    "if-match-failed": gettext_noop(
+        "None of the entity-tags in If-Match matches the current ETag: the resource has "
+        "changed since you read it, or the tag was weak (W/), which never matches. GET it "
+        "again, reapply your change and resend it with the new ETag in If-Match."
+    ),
+    "if-match-star-refused": gettext_noop(
+        "If-Match: * is not accepted here because it cannot detect changes. Send the ETag "
+        "you read in If-Match instead."
+    ),
+    "if-unmodified-since-failed": gettext_noop(
+        "The resource has changed since the If-Unmodified-Since date. GET it again, reapply "
+        "your change and resend it with the new ETag in If-Match."
+    ),
+    "if-none-match-failed": gettext_noop(
+        "If-None-Match matches the current ETag, so the request was not performed."
+    ),
+    "malformed-if-match": gettext_noop(
+        'The If-Match header is malformed: entity-tags must be quoted, like If-Match: "7".'
+    ),
+    "malformed-if-none-match": gettext_noop(
+        'The If-None-Match header is malformed: entity-tags must be quoted, like "7".'
+    ),
+}
+
+
+def decision_detail(decision: Decision) -> str:
+    """The problem ``detail`` for ``decision``, in the active language when translated."""
+    msgid = _REASON_MESSAGES.get(decision.reason)
+    if msgid is None:
+        return decision.detail
+    translated = gettext(msgid)
+    if translated == msgid:
+        return decision.detail
+    if decision.reason.startswith("malformed-"):
+        # Keep the technical specifics (which token, which header) after the translation.
+        return f"{translated} ({decision.detail})"
+    return translated
 
 
 _EXCEPTIONS: dict[Outcome, type[PreconditionError]] = {
@@ -413,7 +461,10 @@ class ETagLockMixin(_ViewBase):
         if decision.outcome is Outcome.NOT_MODIFIED:
             return NotModified(instance)
         return _EXCEPTIONS[decision.outcome](
-            decision.detail, reason=decision.reason, header=decision.header, instance=instance
+            decision_detail(decision),
+            reason=decision.reason,
+            header=decision.header,
+            instance=instance,
         )
 
     # -- writes -----------------------------------------------------------------------
