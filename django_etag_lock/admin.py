@@ -252,8 +252,14 @@ class VersionedAdminMixin(_Base):
         self, request: HttpRequest, obj: models.Model, state: _ConflictState
     ) -> Conflict:
         if state.token is None:
-            headline = _("Nothing was saved: %(error)s") % {"error": state.error}
-            return Conflict(headline=headline, rows=[], show_mine=True)
+            headline = _(
+                "Nothing was saved: the %(name)s “%(object)s” changed after you opened it, "
+                "and your values no longer pass its checks. Correct them below, or reload "
+                "the page to start from the current version."
+            ) % {"name": self.opts.verbose_name, "object": str(obj)}
+            return Conflict(
+                headline=headline, rows=[], show_mine=True, reload_url=request.get_full_path()
+            )
         history = self._etag_lock_history(request, obj, state.token)
         if self._etag_lock_is_this(state.error, obj.pk):
             headline = self._etag_lock_headline(

@@ -680,6 +680,33 @@ def test_edit_committed_between_load_and_update_is_caught_by_the_compare_and_set
 
 @needs_server_db
 @pytest.mark.django_db(transaction=True)
+def test_edit_that_makes_my_values_invalid_meanwhile_shows_the_errors_and_the_warning(
+    alice: User, ada: Customer, race: list[Callable[[Any], None]]
+) -> None:
+    client = client_for(alice)
+    url = change_url(ada, "race")
+    values = form_values(client.get(url), "customer_form")
+
+    def take_the_id_and_edit(pk: Any) -> None:
+        CustomerFactory(customer_id="B112")
+        Customer.objects.filter(pk=pk).update(notes="Called.")
+
+    race.append(take_the_id_and_edit)
+
+    response = client.post(url, with_values(values, customer_id="B112", _save="Save"))
+
+    assert response.status_code == 200
+    assert "no longer pass its checks" in headline(response)
+    assert "Customer with this Customer id already exists." in response.content.decode()
+    assert form_values(response, "customer_form")["customer_id"] == ["B112"]
+    assert 'id="etag-lock-discard"' in response.content.decode()
+    assert 'id="etag-lock-overwrite"' not in response.content.decode()
+    ada.refresh_from_db()
+    assert (ada.customer_id, ada.notes) == ("A375", "Called.")
+
+
+@needs_server_db
+@pytest.mark.django_db(transaction=True)
 def test_delete_committed_between_load_and_update_is_reported_and_not_undone(
     alice: User, ada: Customer, race: list[Callable[[Any], None]]
 ) -> None:
