@@ -602,7 +602,7 @@ class VersionedAdminMixin(_Base):
             match = _VALUE_RE.search(anchor)
             if match is None:
                 return ""
-            raw = _unescape(match.group(1))
+            raw = html.unescape(match.group(1))
             try:
                 pk = self.opts.pk.to_python(raw)
             except ValidationError:
@@ -842,8 +842,8 @@ class _CompanionRender:
     etag_lock_companion: BoundField
 
     def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
-        html = super().render(name, value, attrs, renderer)  # type: ignore[misc]
-        return mark_safe(f"{html}{self.etag_lock_companion}")
+        rendered = super().render(name, value, attrs, renderer)  # type: ignore[misc]
+        return mark_safe(f"{rendered}{self.etag_lock_companion}")
 
 
 _companion_classes: dict[type[forms.Widget], type[forms.Widget]] = {}
@@ -981,10 +981,6 @@ def _insert_after(
 
 def _hidden_input(name: str, value: str) -> str:
     return str(format_html('<input type="hidden" name="{}" value="{}">', name, value))
-
-
-def _unescape(value: str) -> str:
-    return html.unescape(value)
 
 
 def _select_across(request: HttpRequest) -> bool:
