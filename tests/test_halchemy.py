@@ -7,6 +7,9 @@ these tests check that the library's preconditions and that behaviour fit togeth
 
 from __future__ import annotations
 
+import gc
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import halchemy
@@ -31,8 +34,13 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(request, timeout=timeout or TIMEOUT, **kwargs)
 
 
+def server_request_threads() -> set[threading.Thread]:
+    """The live server's threads, one per client connection (named after their target)."""
+    return {t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")}
+
+
 @pytest.fixture
-def api(live_server: Any) -> Any:
+def api(live_server: Any) -> Iterator[Any]:
     client = halchemy.Api(f"{live_server.url}/hal/")
     # halchemy's built-in default sends "Authorization: Basic root:password"; the demo
     # is anonymous, and made-up credentials would only be rejected.
@@ -40,7 +48,16 @@ def api(live_server: Any) -> Any:
     # Report statuses on the resource (the default), whatever a local .halchemy says.
     client.error_handling.raise_for_status_codes = None
     client._api.mount("http://", TimeoutAdapter())
-    return client
+    before = server_request_threads()
+    yield client
+    client._api.close()
+    # A resource from an error response keeps the requests response, and with it the
+    # socket, in a reference cycle; free them so the server's thread for that connection
+    # ends now, closing its database connection, not after the server has stopped.
+    gc.collect()
+    for thread in server_request_threads() - before:
+        thread.join(timeout=TIMEOUT)
+        assert not thread.is_alive(), f"{thread.name} still serves a closed session"
 
 
 @pytest.fixture

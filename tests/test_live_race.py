@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,13 +43,23 @@ class Outcome:
     body: Any
 
 
+def server_request_threads() -> set[threading.Thread]:
+    """The live server's threads, one per client connection (named after their target)."""
+    return {t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")}
+
+
 @pytest.fixture
-def sessions() -> Any:
+def sessions() -> Iterator[list[Session]]:
+    before = server_request_threads()
     opened = [Session() for _ in range(CLIENTS)]
     yield opened
-    # Closing the sockets ends the server's keep-alive threads (and their DB connections).
+    # Closing the sockets ends the server's keep-alive threads; wait for them, so none
+    # still holds a database connection when the test database is flushed or dropped.
     for session in opened:
         session.close()
+    for thread in server_request_threads() - before:
+        thread.join(timeout=TIMEOUT)
+        assert not thread.is_alive(), f"{thread.name} still serves a closed session"
 
 
 def url(base: str, customer: Customer) -> str:
