@@ -301,19 +301,19 @@ def _check_row(
     if final is not None:
         if ok_deletes:
             out.fail(f"pk={pk}: a DELETE answered {ok_deletes[0].status} but the row exists")
-        top: int | None = final.version
+        top = final.version
     else:
         out.rows_deleted += 1
         if ok_deletes:
             bases = ok_deletes[0].bases or frozenset()
-            top = next(iter(bases)) if len(bases) == 1 else None
+            if len(bases) != 1:
+                out.fail(f"pk={pk}: deleted by a DELETE whose If-Match named {len(bases)} versions")
+                return
+            top = next(iter(bases))
         elif any(r.method == "DELETE" for r in unknown):
             top = max([start.version, *produced])
         else:
             out.fail(f"pk={pk}: the row is gone, but no DELETE of it succeeded or may have")
-            return
-        if top is None:
-            out.fail(f"pk={pk}: deleted by a DELETE whose If-Match named several versions")
             return
     beyond = sorted(v for v in produced if v > top or v <= start.version)
     if beyond:

@@ -191,7 +191,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         mixed_deletes = args.delete_share / 10
 
         def out_of_time() -> bool:
-            return time.monotonic() > deadline
+            return bool(time.monotonic() > deadline)
 
         def run_round(label: str, seconds: float) -> None:
             for client in clients:

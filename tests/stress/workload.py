@@ -226,9 +226,9 @@ def race_phase(
                 for client, pk in zip(clients, itertools.cycle(rows), strict=False)
             ]
             for future in futures:
-                record = future.result(timeout=60)
-                if record is not None and record.method == "DELETE" and record.status in (200, 204):
-                    pool.retire(record.pk)
+                fired = future.result(timeout=60)
+                if fired is not None and fired.method == "DELETE" and fired.status in (200, 204):
+                    pool.retire(fired.pk)
 
 
 def mixed_phase(
