@@ -208,7 +208,13 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="directory for the report")
     parser.add_argument("--only", nargs="*", default=None, help="suites to run (worker.py)")
     parser.add_argument("--profile", default=None, help="profile one suite with pyinstrument")
-    parser.add_argument("--report-only", type=Path, default=None, help="re-render results.json")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="re-render the report from results-*.json files (one per database run)",
+    )
     parser.add_argument("--max-wait", type=int, default=None, help="seconds to wait for quiet")
     args = parser.parse_args()
     ensure_venv()
@@ -222,9 +228,13 @@ def main() -> int:
         args.out = REPO / "docs" if complete or args.report_only else ARTIFACTS
     command = "python3 tests/benchmarks/run.py " + " ".join(sys.argv[1:])
     if args.report_only:
-        payload = json.loads(args.report_only.read_text())
-        results, machine = payload["results"], payload["machine"]
-        command = payload.get("command", command)
+        payloads = [json.loads(path.read_text()) for path in args.report_only]
+        results = [result for payload in payloads for result in payload["results"]]
+        machine = payloads[-1]["machine"]
+        commands = sorted({payload.get("command", command) for payload in payloads})
+        command = "`, `".join(commands)
+        if len(payloads) > 1:
+            machine["Date (UTC)"] = ", ".join(p["machine"]["Date (UTC)"] for p in payloads)
     else:
         wrk = ensure_wrk()
         if not wrk:
@@ -264,7 +274,8 @@ def main() -> int:
             f"gunicorn, {workers} gthread workers x 1 thread, on 127.0.0.1, same machine"
         )
         raw = {"results": results, "machine": machine, "command": command}
-        (ARTIFACTS / "results.json").write_text(json.dumps(raw, indent=1))
+        name = "-".join(dbs) + ("-quick" if args.quick else "")
+        (ARTIFACTS / f"results-{name}.json").write_text(json.dumps(raw, indent=1))
     args.out.mkdir(parents=True, exist_ok=True)
     image = args.out / "img" / "benchmarks.png"
     report.chart(results, image)
