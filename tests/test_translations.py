@@ -112,18 +112,35 @@ def test_stale_patch_answers_412_problem_details_in_the_clients_language(custome
     assert response.status_code == 412
     body = json.loads(response.content)
     assert body["title"] == "Vorbedingung fehlgeschlagen"
+    assert body["detail"].startswith(
+        "Keines der Entity-Tags in If-Match stimmt mit dem aktuellen ETag überein"
+    )
+    assert body["reason"] == "if-match-failed"  # machine-readable fields stay as they are
     assert response["Content-Language"] == "de"
 
 
 def test_patch_without_if_match_answers_428_in_the_clients_language(customer):
     response = patch(customer, {}, **GERMAN)
     assert response.status_code == 428
-    assert json.loads(response.content)["title"] == "Vorbedingung erforderlich"
+    body = json.loads(response.content)
+    assert body["title"] == "Vorbedingung erforderlich"
+    assert body["detail"].startswith("Diese Anfrage muss bedingt sein")
+
+
+def test_malformed_if_match_answers_400_in_german_keeping_the_specifics(customer):
+    response = patch(customer, {"If-Match": "1"}, **GERMAN)
+    assert response.status_code == 400
+    body = json.loads(response.content)
+    assert body["title"] == "Fehlerhafter bedingter Header"
+    assert body["detail"].startswith("Der If-Match-Header ist fehlerhaft")
+    assert 'If-Match: "1"' in body["detail"]  # the English specifics, after the translation
 
 
 def test_without_accept_language_the_problem_stays_english(customer):
     response = patch(customer, {})
-    assert json.loads(response.content)["title"] == "Precondition Required"
+    body = json.loads(response.content)
+    assert body["title"] == "Precondition Required"
+    assert body["detail"].startswith("This request must be conditional")
 
 
 def test_race_lost_after_the_check_has_a_german_detail(customer, monkeypatch):
