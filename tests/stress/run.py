@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,6 +300,13 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
     )
 
 
+def violation_kind(violation: str) -> str:
+    """A broken invariant without its particulars (row, tags, ids, numbers)."""
+    kind = re.sub(r"^.*?\(.*?request \w+\): ", "", violation)
+    kind = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]", "…", kind)
+    return re.sub(r"\d+", "N", kind)
+
+
 def describe(r: Report) -> str:
     """The figures below the summary table, for one database."""
     o = r.outcome
@@ -353,10 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     for r in reports:
         print(describe(r))
     broken = [(r.database, v) for r in reports for v in r.outcome.violations]
-    for database, violation in itertools.islice(broken, 50):
+    if broken:
+        print("\nBroken invariants by kind:")
+        kinds = Counter((database, violation_kind(v)) for database, v in broken)
+        for (database, kind), count in kinds.most_common(20):
+            print(f"  {count:6d} [{database}] {kind}")
+        print()
+    for database, violation in itertools.islice(broken, 30):
         print(f"BROKEN [{database}] {violation}")
-    if len(broken) > 50:
-        print(f"... and {len(broken) - 50} more")
+    if len(broken) > 30:
+        print(f"... and {len(broken) - 30} more")
     if args.json:
         args.json.write_text(
             json.dumps(
