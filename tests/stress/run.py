@@ -17,9 +17,11 @@ import argparse
 import itertools
 import json
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -163,6 +165,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         error_log=error_log,
         access_log=workdir / f"{target.name}-access.log",
         sabotage=args.sabotage,
+        lifetime=args.max_seconds + 300,
     )
     recorder = Recorder()
     faults: FaultLog | None = None
@@ -193,7 +196,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         mixed_deletes = args.delete_share / 10
 
         def out_of_time() -> bool:
-            return bool(time.monotonic() > deadline)
+            return STOP.is_set() or time.monotonic() > deadline
 
         def run_round(label: str, seconds: float) -> None:
             for client in clients:
@@ -332,8 +335,18 @@ def describe(r: Report) -> str:
     return "\n".join(lines)
 
 
+STOP = threading.Event()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a CI timeout) unwinds like Ctrl-C: clients stop, gunicorn stops, the DB goes."""
+    STOP.set()
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     missed = self_check()
     if missed:
         print("The invariant checker failed its self-check:\n  " + "\n  ".join(missed))

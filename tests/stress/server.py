@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,6 +55,7 @@ class Gunicorn:
         access_log: Path,
         port: int | None = None,
         sabotage: bool = False,
+        lifetime: float = 1800.0,
     ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -63,11 +65,16 @@ class Gunicorn:
         self.access_log = access_log
         self.database_url = database_url
         self.sabotage = sabotage
+        # Even if the harness is killed outright (no atexit), gunicorn ends by itself.
+        self.lifetime = lifetime
+        self.pid_file = error_log.with_suffix(".gunicorn.pid")
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle: object | None = None
 
     def start(self, ready_timeout: float = 60.0) -> None:
+        watchdog = ["timeout", "--kill-after=15", str(int(self.lifetime))]
         command = [
+            *(watchdog if shutil.which("timeout") else []),
             sys.executable,
             "-m",
             "gunicorn",
@@ -88,6 +95,8 @@ class Gunicorn:
             "30",
             "--graceful-timeout",
             "10",
+            "--pid",
+            str(self.pid_file),
             "--access-logfile",
             str(self.access_log),
             "--error-logfile",
@@ -129,11 +138,20 @@ class Gunicorn:
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn on {self.base_url} not ready after {timeout}s ({last_error})")
 
+    def arbiter_pid(self) -> int | None:
+        """gunicorn's master process (under ``timeout``, the harness's child is not it)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
     def worker_pids(self) -> list[int]:
         """The arbiter's child processes (Linux: read from /proc)."""
-        if self.process is None:
+        arbiter = self.arbiter_pid()
+        if arbiter is None:
             return []
-        arbiter = self.process.pid
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
