@@ -94,8 +94,8 @@ def check_wheel(wheel: Path) -> None:
     untracked = {n for n in extra if (ROOT / n).is_file() and "__pycache__" not in n}
     for name in sorted(untracked):
         print(f"warning: {wheel.name} ships {name}, which is not committed yet")
-    if extra := sorted(extra - untracked):
-        fail(f"{wheel.name} ships files that are not in git: {extra}")
+    if unexpected := sorted(extra - untracked):
+        fail(f"{wheel.name} ships files that are not in git: {unexpected}")
     required = [f"{PACKAGE}/py.typed"]
     mo = sorted(n for n in shipped if n.endswith("/LC_MESSAGES/django.mo"))
     po = sorted(n for n in shipped if n.endswith("/LC_MESSAGES/django.po"))
