@@ -17,7 +17,8 @@ SHORT = {
     "drf-patch": "DRF PATCH",
     "drf-412": "DRF PATCH 412/428 vs 200",
     "http-patch": "HTTP PATCH loop",
-    "http-412": "HTTP 412 vs 200 (contention)",
+    "http-412": "HTTP 412 vs 200 under contention, server time",
+    "http-412-client": "HTTP 412 vs 200 under contention, client latency",
 }
 DB_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mariadb": "MariaDB"}
 COLORS = {"sqlite": "#4c72b0", "postgres": "#55a868", "mariadb": "#c44e52"}
@@ -144,7 +145,7 @@ def _group_table(group: dict[str, Any]) -> list[str]:
         lines.append(
             f"Non-200 responses: {bad}." if bad else "Every request of the loop answered 200."
         )
-    if group["key"] == "http-412":
+    if group["key"].startswith("http-412"):
         lines.append("")
         lines.append(f"Statuses seen: {group['extra']['counts']}.")
     if group.get("target"):
