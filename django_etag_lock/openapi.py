@@ -102,6 +102,27 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# DRF's own error bodies, which stay application/json: the field errors of a 400 and
+# the {"detail": ...} of a 404.
+_VALIDATION_CONTENT: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "description": "Field errors: each field name maps to a list of messages.",
+            "additionalProperties": {},
+        }
+    }
+}
+_NOT_FOUND_RESPONSE: dict[str, Any] = {
+    "description": "Not Found.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}
+        }
+    },
+}
+
+
 class ETagLockSchemaMixin:
     """Adds the conditional-request parameters, headers and responses of ETagLockMixin views.
 
@@ -233,6 +254,14 @@ class ETagLockSchemaMixin:
         if kind is None or direction != "response":
             return responses
         view: ETagLockMixin = self.view
+        if kind in ("read", "write"):
+            # get_object() answers 404 before any precondition (RFC 9110 section 13.2.1).
+            responses.setdefault("404", copy.deepcopy(_NOT_FOUND_RESPONSE))
+        if kind in ("write", "create"):
+            response = responses.setdefault(
+                "400", {"description": "Invalid request.", "content": {}}
+            )
+            response.setdefault("content", {}).update(copy.deepcopy(_VALIDATION_CONTENT))
         if kind == "read":
             responses.setdefault(
                 "304",
