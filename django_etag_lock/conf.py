@@ -39,6 +39,11 @@ class Settings:
         return bool(getattr(settings, "ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412", False))
 
     @property
+    def ATOMIC_WRITES(self) -> bool:
+        """DRF writes run in ``transaction.atomic`` so a lost race rolls back all they wrote."""
+        return bool(getattr(settings, "ETAG_LOCK_ATOMIC_WRITES", True))
+
+    @property
     def ADMIN_LIST_EDITABLE_ALL_OR_NOTHING(self) -> bool:
         """In the admin changelist, one stale row stops every row of the save."""
         return bool(getattr(settings, "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING", False))

@@ -199,7 +199,9 @@ class VersionedModel(models.Model):
         # this UPDATE: a second filter() would clone the queryset and resolve a lookup,
         # which costs more than the rest of the save (see docs/benchmarks.md).
         quote = connections[using].ops.quote_name
-        condition = f"{quote(field.model._meta.db_table)}.{quote(field.column)} = %s"
+        condition = (
+            f"{quote(field.model._meta.db_table)}.{quote(field.column or field.attname)} = %s"
+        )
         base_qs.query.where.add(ExtraWhere([condition], [expected]), AND)
         result = super()._do_update(
             base_qs,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -350,6 +350,8 @@ class ETagLockMixin(_ViewBase):
     """A modification timestamp field: sends Last-Modified, honours If-(Un)Modified-Since."""
     etag_lock_include_representation_on_412: bool | None = None
     """412 bodies carry ``current`` (``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``)."""
+    etag_lock_atomic_writes: bool | None = None
+    """Writes run in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``)."""
     etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
         {"retrieve", "update", "partial_update", "create"}
     )
@@ -371,6 +373,10 @@ class ETagLockMixin(_ViewBase):
     def etag_lock_allows_star(self) -> bool:
         value = self.etag_lock_allow_star
         return conf.ALLOW_IF_MATCH_STAR if value is None else bool(value)
+
+    def etag_lock_writes_atomically(self) -> bool:
+        value = self.etag_lock_atomic_writes
+        return conf.ATOMIC_WRITES if value is None else bool(value)
 
     def etag_lock_includes_representation(self) -> bool:
         value = self.etag_lock_include_representation_on_412
@@ -487,8 +493,16 @@ class ETagLockMixin(_ViewBase):
         Everything written inside (nested serializers, signal receivers) is rolled
         back when the compare-and-set loses.
         """
+        # Without the transaction (an opt-out for views whose writes are the one UPDATE or
+        # DELETE), the compare-and-set still decides; only the other writes a request
+        # might make before it (pre_save receivers, nested writes) would not be undone.
+        guard = (
+            transaction.atomic(using=self.etag_lock_using(instance))
+            if self.etag_lock_writes_atomically()
+            else nullcontext()
+        )
         try:
-            with transaction.atomic(using=self.etag_lock_using(instance)):
+            with guard:
                 yield
         except StaleObjectError as exc:
             raise self.write_conflict_exception(exc) from exc

@@ -788,6 +788,30 @@ def test_race_lost_rolls_back_signal_receiver_writes(api, lose_race):
     assert not PlainBook.objects.exists()
 
 
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_without_atomic_writes_a_lost_race_is_still_412_and_writes_nothing(
+    api, lose_race, monkeypatch, method
+):
+    monkeypatch.setattr(views.BookViewSet, "etag_lock_atomic_writes", False)
+    book = BookFactory(title="keep")
+    lose_race(views.BookViewSet)
+    response = getattr(api, method)(
+        book_url(book.pk), {"title": "mine"}, HTTP_IF_MATCH='"1"', format="json"
+    )
+    assert response.status_code == 412
+    assert problem(response)["reason"] == "concurrent-write"
+    assert (stored(book).title, stored(book).version) == ("keep", 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_atomic_writes_setting_off_writes_with_plain_drfs_statements(api, settings):
+    settings.ETAG_LOCK_ATOMIC_WRITES = False
+    counts = _side_by_side(api)
+    for name, (ours, plain, ours_control, plain_control) in counts.items():
+        assert ours == plain, (name, counts)
+        assert sorted(ours_control) == sorted(plain_control), (name, counts)
+
+
 def test_race_lost_on_a_cascading_delete_keeps_the_children(api, lose_race):
     shelf = ShelfFactory()
     ShelfItem.objects.create(shelf=shelf, label="stays")
