@@ -114,12 +114,25 @@ def _describe_char(char: str) -> str:
     return f"the character U+{ord(char):04X}"
 
 
+# What String(null) and String(undefined) put in a header: the client had no tag to send.
+_SCRIPT_NOTHING: Final = frozenset({"null", "undefined"})
+
+
 def _unquoted(header: str, token: str) -> MalformedHeader:
     if token == "*":
         return MalformedHeader(
             header,
             f"{header}: * must be the whole header value; it cannot be combined with "
             f"entity-tags. Send either {header}: * or a list of quoted entity-tags.",
+        )
+    if token in _SCRIPT_NOTHING:
+        return MalformedHeader(
+            header,
+            f"{header}: {token} is what a JavaScript client sends when it could not read the "
+            f"ETag response header: a browser on another origin sees ETag only when the API "
+            f"lists it in Access-Control-Expose-Headers (with django-cors-headers, "
+            f'CORS_EXPOSE_HEADERS = ["ETag"]). Send the tag exactly as the server sent it, '
+            f'like {header}: "7".',
         )
     weak = token.startswith(("W/", "w/"))
     bare = token[2:] if weak else token

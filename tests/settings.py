@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the demo's offline Swagger UI (/api/docs/)
     "django_etag_lock",
     "tests.testapp",
     "customers",
@@ -94,6 +95,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+
+# manage.py demo keeps its superuser's password here, not in the demo project's folder.
+DEMO_PASSWORD_FILE = BASE_DIR / "tests" / "artifacts" / "demo-password"
+
+SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR"}
 
 LOGGING = {
     "version": 1,

@@ -180,6 +180,22 @@ def test_unquoted_weak_tag_suggests_the_quoted_weak_form() -> None:
     assert 'send If-Match: W/"7", not If-Match: W/7' in malformed("W/7").explanation
 
 
+@pytest.mark.parametrize("token", ["null", "undefined"])
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+def test_null_or_undefined_tag_says_the_etag_header_was_unreadable(header: str, token: str) -> None:
+    explanation = malformed(token, header=header).explanation
+    assert explanation.startswith(f"{header}: {token} is what a JavaScript client sends")
+    assert "could not read the ETag response header" in explanation
+    assert "Access-Control-Expose-Headers" in explanation
+    assert f'like {header}: "7"' in explanation
+    # Not the generic hint, which would suggest quoting the word.
+    assert f'"{token}"' not in explanation
+
+
+def test_null_inside_quotes_is_an_ordinary_tag() -> None:
+    assert parse_entity_tags('"null"') == [EntityTag("null", False)]
+
+
 def test_lowercase_weak_prefix_is_malformed() -> None:
     assert "case-sensitive" in malformed('w/"7"').explanation
 

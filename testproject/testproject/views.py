@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from django_etag_lock.etags import make_etag
+from testproject.commands import manage, password_file, python, shown
 
 DEMO_CUSTOMER = "A375"
 
@@ -30,8 +31,14 @@ def home(request: HttpRequest) -> HttpResponse:
         "admin_url": base + reverse("admin:index"),
         "changelist_url": base + reverse("admin:customers_customer_changelist"),
         "schema_url": base + reverse("schema"),
+        "docs_url": _url(base, "api-docs"),
         "list_url": base + reverse("customer-list"),
         "hal_url": _url(base, "hal:home"),
+        "password_file": shown(password_file()),
+        "seed_command": manage("demo", "--no-serve"),
+        "walkthrough_command": manage("conflict_walkthrough"),
+        "password_command": manage("demo", "--password", "..."),
+        "docs_command": f"{python()} -m pip install -e '.[docs]' && {python()} -m mkdocs serve",
     }
     if customer is not None:
         context.update(
