@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import html
+import http.server
 import io
 import json
 import os
 import re
+import runpy
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from corsheaders.defaults import default_headers
 from customers.management.commands.conflict_walkthrough import ALICE_NOTES, BOB_EMAIL
 from customers.models import Customer
 from django.contrib.auth import get_user_model
@@ -21,6 +30,8 @@ from django.contrib.staticfiles import finders
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.test import Client, override_settings
+
+from tests import browser
 
 pytestmark = pytest.mark.django_db
 
@@ -378,3 +389,191 @@ def test_api_documentation_page_is_swagger_ui_served_without_internet():
         assert asset.startswith("/static/drf_spectacular_sidecar/"), asset  # no CDN
         assert finders.find(asset.removeprefix("/static/")), asset
     assert "/api/schema/" in page
+
+
+# -- CORS: a browser app on another loopback origin uses the demo API ------------------
+
+CLIENTS_MD = (REPOSITORY / "docs" / "clients.md").read_text(encoding="utf-8")
+
+
+def docs_fetch_sample(api: str) -> str:
+    """The load() and patch() functions of docs/clients.md's fetch sample, for ``api``."""
+    sample = CLIENTS_MD.split("## JavaScript (`fetch`)", 1)[1].split("```javascript\n", 1)[1]
+    functions = sample.split("\nconst { customer, etag } = await load(1);", 1)[0]
+    old_api = 'const API = "http://127.0.0.1:8000/api/customers/";'
+    assert old_api in functions
+    return functions.replace(old_api, f"const API = {json.dumps(api)};")
+
+
+CORS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>SPA</title></head>
+<body><pre id="log"></pre><script>
+%(sample)s
+async function play(id) {
+  const steps = [];
+  const first = await load(id);
+  steps.push({step: "get", etag: first.etag});
+  const saved = await patch(id, first.etag, {notes: "Saved from another origin."});
+  steps.push({step: "patch", etag: saved.etag, notes: saved.customer.notes});
+  try {
+    await patch(id, first.etag, {notes: "Stale write."});
+    steps.push({step: "stale", error: "no conflict"});
+  } catch (error) {
+    steps.push({step: "stale", detail: error.message, currentEtag: error.conflict?.currentEtag});
+  }
+  const raw = await fetch(`${API}${id}/`, {
+    method: "PATCH",
+    headers: {"Content-Type": "application/json", "If-Match": first.etag},
+    body: JSON.stringify({notes: "Stale write."}),
+  });
+  steps.push({step: "stale-raw", status: raw.status, type: raw.headers.get("Content-Type"),
+              etag: raw.headers.get("ETag"), body: await raw.json()});
+  const fresh = await load(id);
+  steps.push({step: "reload", etag: fresh.etag, notes: fresh.customer.notes});
+  const retried = await patch(id, fresh.etag, {notes: fresh.customer.notes + " Retried."});
+  steps.push({step: "retry", etag: retried.etag, notes: retried.customer.notes});
+  return steps;
+}
+</script></body></html>"""
+
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the demo exited: {process.communicate()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(bool(browser._missing), reason="needs Debian chromium and chromedriver")
+def test_browser_app_on_another_origin_reads_tags_and_gets_200_412_then_200(tmp_path):
+    page_server = http.server.ThreadingHTTPServer(("127.0.0.1", browser.free_port()), _Page)
+    page_origin = f"http://localhost:{page_server.server_address[1]}"
+    port = browser.free_port()
+    api = f"http://127.0.0.1:{port}/api/customers/"
+    _Page.body = (CORS_PAGE % {"sample": docs_fetch_sample(api)}).encode()
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPOSITORY),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DEMO_PASSWORD_FILE": str(tmp_path / "password"),
+        "DEMO_CORS_ORIGINS": page_origin,
+    }
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    demo = subprocess.Popen(
+        [sys.executable, "testproject/manage.py", "demo", "--port", str(port)],
+        cwd=REPOSITORY,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    threading.Thread(target=page_server.serve_forever, daemon=True).start()
+    profile = tempfile.mkdtemp(prefix="etag-lock-chromium-")
+    chromium = None
+    try:
+        wait_for(api, demo)
+        with urllib.request.urlopen(api) as response:
+            [ada] = [c for c in json.load(response) if c["customer_id"] == "A375"]
+        chromium = browser.start_browser(profile)
+        chromium.set_script_timeout(30)
+        chromium.get(page_origin + "/")
+        steps = chromium.execute_async_script(
+            "play(arguments[0]).then(arguments[1], e => arguments[1]({error: String(e)}))",
+            ada["id"],
+        )
+    finally:
+        if chromium is not None:
+            chromium.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+        page_server.shutdown()
+        page_server.server_close()
+        demo.terminate()
+        demo.communicate(timeout=30)
+    assert isinstance(steps, list), steps
+    get, saved, stale, raw, reload, retry = steps
+    assert get["etag"] == ada["etag"]  # the ETag header is readable cross-origin
+    assert saved["etag"] == f'"{ada["version"] + 1}"'
+    assert saved["notes"] == "Saved from another origin."
+    assert stale["currentEtag"] == saved["etag"]
+    assert "changed since you read it" in stale["detail"]
+    assert raw["status"] == 412
+    assert raw["type"] == "application/problem+json"
+    assert raw["etag"] == saved["etag"]
+    assert raw["body"]["current_etag"] == saved["etag"]
+    assert raw["body"]["reason"] == "if-match-failed"
+    assert (reload["etag"], reload["notes"]) == (saved["etag"], "Saved from another origin.")
+    assert retry["etag"] == f'"{ada["version"] + 2}"'
+    assert retry["notes"] == "Saved from another origin. Retried."
+
+
+def docs_cors_settings() -> dict[str, Any]:
+    """What docs/clients.md#cors tells users to write in settings.py."""
+    section = CLIENTS_MD.split("\n## CORS\n", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```python\n# settings.py\n(.*?)```", section, flags=re.S)
+    assert '    "corsheaders",\n' in block
+    assert '    "corsheaders.middleware.CorsMiddleware",  # first' in block
+    assignments = re.findall(r"^(CORS_\w+) = (.*)$", block, flags=re.M)
+    namespace: dict[str, Any] = {"default_headers": default_headers}
+    return {name: eval(value, namespace) for name, value in assignments}
+
+
+def demo_settings(monkeypatch: pytest.MonkeyPatch, origins: str | None) -> dict[str, Any]:
+    if origins is None:
+        monkeypatch.delenv("DEMO_CORS_ORIGINS", raising=False)
+    else:
+        monkeypatch.setenv("DEMO_CORS_ORIGINS", origins)
+    return runpy.run_path(str(REPOSITORY / "testproject" / "testproject" / "settings.py"))
+
+
+def test_demo_cors_is_set_up_exactly_as_the_docs_say(monkeypatch):
+    documented = docs_cors_settings()
+    assert set(documented) == {"CORS_ALLOWED_ORIGINS", "CORS_ALLOW_HEADERS", "CORS_EXPOSE_HEADERS"}
+    demo = demo_settings(monkeypatch, "http://localhost:5173, http://127.0.0.1:5173")
+    assert "corsheaders" in demo["INSTALLED_APPS"]
+    assert demo["MIDDLEWARE"][0] == "corsheaders.middleware.CorsMiddleware"
+    assert demo["CORS_ALLOWED_ORIGINS"] == ["http://localhost:5173", "http://127.0.0.1:5173"]
+    assert demo["CORS_ALLOW_HEADERS"] == documented["CORS_ALLOW_HEADERS"]
+    assert demo["CORS_EXPOSE_HEADERS"] == documented["CORS_EXPOSE_HEADERS"]
+
+
+def test_demo_without_cors_origins_has_no_cors(monkeypatch):
+    demo = demo_settings(monkeypatch, None)
+    assert "corsheaders" not in demo["INSTALLED_APPS"]
+    assert not any("corsheaders" in name for name in demo["MIDDLEWARE"])
+    assert demo["CORS_ALLOWED_ORIGINS"] == []
+
+
+def test_demo_api_answers_if_match_null_with_a_400_that_points_to_cors():
+    customer = seed()
+    response = Client().patch(
+        f"/api/customers/{customer.pk}/",
+        '{"notes": "x"}',
+        content_type="application/json",
+        headers={"If-Match": "null"},
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    detail = response.json()["detail"]
+    assert "could not read the ETag response header" in detail
+    assert "Access-Control-Expose-Headers" in detail
+    assert Customer.objects.get(pk=customer.pk).version == customer.version
