@@ -34,7 +34,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import clone_request
 from rest_framework.response import Response
 from rest_framework.schemas.inspectors import DefaultSchema, ViewInspector
@@ -42,6 +42,11 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 from rest_framework.viewsets import ModelViewSet
 
+from django_etag_lock._browsable_wip import (
+    ProblemBrowsableAPIRenderer,
+    browsable_renderers,
+    negotiated_html,
+)
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
     Decision,
@@ -657,14 +662,28 @@ class ETagLockMixin(_ViewBase):
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, ProblemResponse):
-            # Problem details are JSON whatever the client accepts, browsable API included.
-            response.accepted_renderer = ProblemJSONRenderer()
-            response.accepted_media_type = ProblemJSONRenderer.media_type
+            # Problem details are JSON whatever the client accepts, except for a browser
+            # that asked for the browsable API: it gets the problem as a readable page.
+            renderer = self.get_problem_renderer(request)
+            response.accepted_renderer = renderer
+            response.accepted_media_type = renderer.media_type
         elif self.etag_lock_object is not None and self.should_tag_response(request, response):
             for name, value in self.get_validator_headers(self.etag_lock_object).items():
                 if name not in response:
                     response[name] = value
         return response
+
+    # -- the browsable API (rest_framework/browsable.py) -----------------------------
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        """The view's renderers; DRF's browsable API gets forms that send If-Match."""
+        return browsable_renderers(super().get_renderers())
+
+    def get_problem_renderer(self, request: Request) -> BaseRenderer:
+        """``application/problem+json``, or a browsable-API page for a browser asking for HTML."""
+        if negotiated_html(request):
+            return ProblemBrowsableAPIRenderer()
+        return ProblemJSONRenderer()
 
 
 class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]
