@@ -31,6 +31,7 @@ from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.test import Client, override_settings
 
+from testproject import commands as commands_module
 from tests import browser
 
 pytestmark = pytest.mark.django_db
@@ -336,36 +337,57 @@ def shell_commands_on(page: str) -> list[str]:
     return re.findall(r"<code>([^<]*(?:manage\.py|mkdocs)[^<]*)</code>", text)
 
 
+def run_as_shown(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A command exactly as the page shows it, from the repository's root."""
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY), **env}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        shlex.split(command),
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_start_page_names_the_interpreter_that_runs_the_demo():
     seed()
     commands = shell_commands_on(Client().get("/").content.decode())
+    python = shlex.quote(commands_module.python())
     walkthrough = [command for command in commands if "conflict_walkthrough" in command]
-    assert walkthrough == [f"{sys.executable} testproject/manage.py conflict_walkthrough"]
+    assert walkthrough == [f"{python} testproject/manage.py conflict_walkthrough"]
     assert all(not command.startswith("python ") for command in commands)
     docs = [command for command in commands if "mkdocs" in command]
-    assert docs == [
-        f"{sys.executable} -m pip install -e '.[docs]' && {sys.executable} -m mkdocs serve"
-    ]
+    assert docs == [f"{python} -m pip install -e '.[docs]' && {python} -m mkdocs serve"]
+
+
+def test_interpreter_inside_the_repository_is_shown_relative_to_it(monkeypatch):
+    monkeypatch.setattr(sys, "executable", str(REPOSITORY / ".venv" / "bin" / "python"))
+    assert commands_module.python() == ".venv/bin/python"
+    assert commands_module.manage("demo") == ".venv/bin/python testproject/manage.py demo"
+    monkeypatch.setattr(sys, "executable", "/opt/my python/bin/python3")
+    assert commands_module.python() == "'/opt/my python/bin/python3'"
 
 
 def test_start_page_walkthrough_and_seed_commands_run_as_written(tmp_path):
     database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    seed_command = shell_commands_on(Client().get("/").content.decode())
-    [seed_line] = [command for command in seed_command if "--no-serve" in command]
-    seeded = run_manage(
-        *shlex.split(seed_line)[2:],
-        env={**database, "DEMO_PASSWORD_FILE": str(tmp_path / "pw")},
-    )
+    [seed_line] = [
+        command
+        for command in shell_commands_on(Client().get("/").content.decode())
+        if "--no-serve" in command
+    ]
+    seeded = run_as_shown(seed_line, {**database, "DEMO_PASSWORD_FILE": str(tmp_path / "pw")})
     assert seeded.returncode == 0, seeded.stderr
+    assert "Demo ready: 4 customers (4 new)." in seeded.stdout
     seed()
     [walkthrough] = [
         command
         for command in shell_commands_on(Client().get("/").content.decode())
         if "conflict_walkthrough" in command
     ]
-    argv = shlex.split(walkthrough)
-    assert argv[:2] == [sys.executable, "testproject/manage.py"]
-    played = run_manage(*argv[2:], env=database)
+    played = run_as_shown(walkthrough, database)
     assert played.returncode == 0, played.stderr
     assert "No update was lost." in played.stdout
 
