@@ -8,6 +8,8 @@ fails here, naming the touch, when a release changes one.
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from typing import Any
 
 import django
@@ -35,6 +37,19 @@ from tests.testapp.models import Book, PlainBook, Shelf
 pytestmark = pytest.mark.django_db
 
 DJANGO_6 = django.VERSION >= (6, 0)
+
+
+def test_compat_and_the_core_import_no_drf():
+    code = (
+        "import sys, django; from django.conf import settings; settings.configure("
+        "INSTALLED_APPS=['django_etag_lock']); django.setup(); "
+        "import django_etag_lock.compat, django_etag_lock.models; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rest_framework', 'drf_spectacular')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def parameters(function: Any) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -213,3 +216,38 @@ def test_query_counts_inside_an_outer_transaction(api):
         assert ours == plain, (name, counts)
         expected = [*plain_control, "SAVEPOINT", "RELEASE"] if name in _WRITES else plain_control
         assert sorted(ours_control) == sorted(expected), (name, counts)
+
+
+# -- The public hooks are the documented ones ---------------------------------------
+
+
+_DRF_OVERRIDES = {
+    "initial",
+    "get_object",
+    "perform_create",
+    "perform_update",
+    "perform_destroy",
+    "handle_exception",
+    "finalize_response",
+    "schema",
+}
+
+
+def _documented_hooks() -> set[str]:
+    text = Path(__file__).resolve().parents[2].joinpath("docs", "http.md").read_text()
+    section = text.split("\n## Hooks\n", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            first_cell = line.split("|")[1]
+            names.update(re.findall(r"`([a-z0-9_]+)(?:\([^`]*\))?`", first_cell))
+    return names
+
+
+def test_every_public_name_of_the_mixin_is_a_documented_hook_and_back():
+    public = {
+        name
+        for name in vars(ETagLockMixin)
+        if not name.startswith("_") and name not in _DRF_OVERRIDES
+    }
+    assert public == _documented_hooks()
