@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -17,6 +19,7 @@ from django.views.decorators.csrf import csrf_protect
 from django_etag_lock.admin.conflicts import ConflictReport, same_row
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.forms import VersionedModelFormMixin
+from django_etag_lock.models import VersionedModel
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Any]
@@ -35,6 +38,16 @@ class VersionedAdminBase(_Base):
     def get_conflict_report(self, request: HttpRequest) -> ConflictReport:
         """The conflict report for ``request``: ``conflict_report_class(self, request)``."""
         return self.conflict_report_class(self, request)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        if not issubclass(self.model, VersionedModel):
+            # Reported at startup as django_etag_lock.E002; every view reads through here.
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} uses VersionedAdminMixin but {self.model._meta.label} "
+                "is not a django_etag_lock VersionedModel: subclass VersionedModel or drop "
+                "the mixin (system check django_etag_lock.E002)."
+            )
+        return super().get_queryset(request)
 
     def _etag_lock_is_this(self, error: StaleObjectError, pk: Any) -> bool:
         """Whether ``error`` is about the row ``pk`` of this admin's model."""

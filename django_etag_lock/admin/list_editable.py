@@ -81,9 +81,7 @@ class VersionedChangelistFormSet(BaseModelFormSet):  # type: ignore[type-arg]
         if not edited:
             return
         using = router.db_for_write(model)
-        rows = model._base_manager.using(using).filter(
-            pk__in=[form.instance.pk for form in edited]
-        )
+        rows = model._base_manager.using(using).filter(pk__in=[form.instance.pk for form in edited])
         if transaction.get_connection(using).in_atomic_block:
             # Held until the view's transaction ends, so a row checked fresh here
             # cannot change before Django's loop saves it.

@@ -1,0 +1,172 @@
+"""Admin sites for the admin tests, one per configuration, each mounted at ``/<name>/``.
+
+Test modules use it with ``pytest.mark.urls("tests.admin.urls")``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import django
+from customers.models import Customer
+from django.contrib import admin
+from django.db import connections
+from django.http import HttpRequest
+from django.urls import path
+
+from django_etag_lock.admin import VersionedAdminMixin, VersionedModelAdmin
+from tests.testapp.models import Book, Restaurant, Shelf, ShelfItem
+
+
+class OwnBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A project's own ModelAdmin base, which the mixin goes in front of."""
+
+    list_per_page = 50
+    fields = ["title", "pages"]
+
+
+class OverriddenFieldsetsAdmin(VersionedModelAdmin):
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [("Only the title", {"fields": ["title"]})]  # no super(): our field is absent
+
+
+BOOK_ADMINS: dict[str, type[admin.ModelAdmin]] = {  # type: ignore[type-arg]
+    "plain": VersionedModelAdmin,
+    "fields": type("FieldsAdmin", (VersionedModelAdmin,), {"fields": ["title"]}),
+    "fieldsets": type(
+        "FieldsetsAdmin",
+        (VersionedModelAdmin,),
+        {
+            "fieldsets": [
+                ("Numbers", {"fields": ["pages"]}),
+                ("Text", {"fields": ["title"], "classes": ["collapse"]}),
+            ]
+        },
+    ),
+    "exclude": type("ExcludeAdmin", (VersionedModelAdmin,), {"exclude": ["pages"]}),
+    "readonly": type(
+        "ReadonlyAdmin",
+        (VersionedModelAdmin,),
+        {"fields": ["title", "pages"], "readonly_fields": ["pages"]},
+    ),
+    "overridden": OverriddenFieldsetsAdmin,
+    "ownbase": type("OwnBaseVersionedAdmin", (VersionedAdminMixin, OwnBaseAdmin), {}),
+}
+
+
+class ShelfItemInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ShelfItem
+    extra = 1
+
+
+class ShelfAdmin(VersionedModelAdmin):
+    inlines = [ShelfItemInline]
+
+
+class LimitedCustomerAdmin(VersionedModelAdmin):
+    """Staff see three fields, and may not edit the email."""
+
+    fields = ["given_name", "family_name", "email"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [] if request.user.is_superuser else ["email"]
+
+
+@admin.action(description="Mark notes")
+def mark_notes(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
+    for customer in queryset:
+        customer.notes = "marked"
+        customer.save()
+
+
+class ActionCustomerAdmin(VersionedModelAdmin):
+    list_display = ["customer_id", "given_name", "email"]
+    list_editable = ["email"]
+    list_per_page = 2
+    actions = [mark_notes]
+
+
+class AllOrNothingCustomerAdmin(VersionedModelAdmin):
+    list_display = ["customer_id", "email"]
+    list_editable = ["email"]
+    list_editable_all_or_nothing = True
+
+
+class PartialCustomerAdmin(AllOrNothingCustomerAdmin):
+    list_editable_all_or_nothing = False
+
+
+class RacyCustomerAdmin(VersionedModelAdmin):
+    """Someone saves the first selected row after the selection check, before the delete."""
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        if request.POST.get("post"):
+            first = Customer.objects.get(pk=request.POST.getlist("_selected_action")[0])
+            first.notes = "changed at the last moment"
+            first.save()
+        return super().get_deleted_objects(objs, request)
+
+
+CHANGE_FORM_ACTIONS = django.VERSION >= (6, 1)
+
+
+if CHANGE_FORM_ACTIONS:  # Django 6.1 added actions on the change form.
+    mark_notes_anywhere = admin.action(
+        mark_notes,
+        description="Mark notes",
+        location=[admin.ActionLocation.CHANGE_FORM, admin.ActionLocation.CHANGE_LIST],
+    )
+    ChangeFormActionAdmin: type[VersionedModelAdmin] = type(
+        "ChangeFormActionAdmin", (VersionedModelAdmin,), {"actions": [mark_notes_anywhere]}
+    )
+else:
+    ChangeFormActionAdmin = VersionedModelAdmin
+
+
+RACE: list[Callable[[Any], None]] = []
+
+
+class RaceCustomerAdmin(VersionedModelAdmin):
+    """Runs RACE's writer, in another thread and connection, right before saving."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        for writer in RACE:
+            thread = threading.Thread(target=_in_own_connection, args=(writer, obj.pk))
+            thread.start()
+            thread.join()
+        super().save_model(request, obj, form, change)
+
+
+def _in_own_connection(writer: Callable[[Any], None], pk: Any) -> None:
+    try:
+        writer(pk)
+    finally:
+        connections.close_all()
+
+
+def _site(name: str, registrations: dict[type, type]) -> admin.AdminSite:
+    site = admin.AdminSite(name=name)
+    for model, model_admin in registrations.items():
+        site.register(model, model_admin)
+    return site
+
+
+SITES = {
+    **{f"book-{name}": _site(f"book-{name}", {Book: cls}) for name, cls in BOOK_ADMINS.items()},
+    "shelf": _site("shelf", {Shelf: ShelfAdmin, Restaurant: VersionedModelAdmin}),
+    "limited": _site("limited", {Customer: LimitedCustomerAdmin}),
+    "actions": _site("actions", {Customer: ActionCustomerAdmin}),
+    "allornothing": _site("allornothing", {Customer: AllOrNothingCustomerAdmin}),
+    "partial": _site("partial", {Customer: PartialCustomerAdmin}),
+    "racy": _site("racy", {Customer: RacyCustomerAdmin}),
+    "formactions": _site("formactions", {Customer: ChangeFormActionAdmin}),
+    "race": _site("race", {Customer: RaceCustomerAdmin}),
+}
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    *(path(f"{name}/", site.urls) for name, site in SITES.items()),
+]
