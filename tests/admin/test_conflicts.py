@@ -15,6 +15,7 @@ from tests.admin.helpers import (
     change_url,
     client_for,
     conflict_rows,
+    delete_url,
     form_values,
     headline,
     staff_with,
@@ -160,3 +161,57 @@ def test_every_value_in_the_conflict_page_is_escaped(alice: User, ada: Customer)
     assert "<b>King</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in conflict_rows(response)["given_name"][1]
     assert "&lt;b&gt;King&lt;/b&gt;" in conflict_rows(response)["family_name"][2]
+
+
+# -- a project's own report -------------------------------------------------------------
+
+
+def test_conflict_report_class_changes_the_change_form_warning_and_table(
+    alice: User, ada: Customer
+) -> None:
+    client = client_for(alice)
+    url = change_url(ada, "report")
+    values = form_values(client.get(url), "customer_form")
+    Customer.objects.filter(pk=ada.pk).update(family_name="King")
+
+    response = client.post(url, with_values(values, given_name="Adeline"))
+
+    assert headline(response) == (
+        "Too late for A375 Ada King: 1 newer version(s). "
+        "Nothing was saved; your changes are kept below."
+    )
+    assert who_changed(response) == {"given_name": "status=mine", "family_name": "status=theirs"}
+    ada.refresh_from_db()
+    assert (ada.given_name, ada.version) == ("Ada", 2)
+
+
+def test_conflict_report_class_changes_the_delete_confirmation_too(
+    alice: User, ada: Customer
+) -> None:
+    client = client_for(alice)
+    confirm = form_values(client.get(delete_url(ada, "report")))
+    Customer.objects.filter(pk=ada.pk).update(family_name="King")
+
+    response = client.post(delete_url(ada, "report"), confirm)
+
+    assert headline(response).startswith("Too late for A375 Ada King: 1 newer version(s).")
+    assert who_changed(response)["family_name"] == "status=theirs"
+    assert Customer.objects.filter(pk=ada.pk).exists()
+
+
+def test_get_conflict_report_hook_can_adjust_the_report_per_request(
+    alice: User, ada: Customer
+) -> None:
+    client = client_for(alice)
+    url = change_url(ada, "reporthook")
+    values = form_values(client.get(url), "customer_form")
+    Customer.objects.filter(pk=ada.pk).update(family_name="King")
+
+    response = client.post(url, with_values(values, given_name="Adeline"))
+
+    assert conflict_rows(response)["family_name"] == (
+        "&lt;Lovelace&gt;",
+        "&lt;King&gt;",
+        "&lt;Lovelace&gt;",
+        "theirs",
+    )

@@ -16,7 +16,8 @@ from django.db import connections
 from django.http import HttpRequest
 from django.urls import path
 
-from django_etag_lock.admin import VersionedAdminMixin, VersionedModelAdmin
+from django_etag_lock.admin import ConflictReport, History, VersionedAdminMixin, VersionedModelAdmin
+from django_etag_lock.changes import FieldChange
 from tests.testapp.models import Book, Restaurant, Shelf, ShelfItem
 
 
@@ -146,6 +147,27 @@ def _in_own_connection(writer: Callable[[Any], None], pk: Any) -> None:
         connections.close_all()
 
 
+class ShortReport(ConflictReport):
+    """A project's own conflict report: a fixed headline, one column of its own."""
+
+    def headline(self, obj: Any, history: History, outcome: str) -> str:
+        return f"Too late for {obj}: {history.versions} newer version(s). {outcome}"
+
+    def status_text(self, change: FieldChange, history: History, *, deleting: bool) -> str:
+        return f"status={change.status}"
+
+
+class ReportAttributeAdmin(VersionedModelAdmin):
+    conflict_report_class = ShortReport
+
+
+class ReportHookAdmin(VersionedModelAdmin):
+    def get_conflict_report(self, request: HttpRequest) -> ConflictReport:
+        report = super().get_conflict_report(request)
+        report.display = lambda field, value: f"<{value}>"  # type: ignore[method-assign]
+        return report
+
+
 def _site(name: str, registrations: dict[type, type]) -> admin.AdminSite:
     site = admin.AdminSite(name=name)
     for model, model_admin in registrations.items():
@@ -163,6 +185,8 @@ SITES = {
     "racy": _site("racy", {Customer: RacyCustomerAdmin}),
     "formactions": _site("formactions", {Customer: ChangeFormActionAdmin}),
     "race": _site("race", {Customer: RaceCustomerAdmin}),
+    "report": _site("report", {Customer: ReportAttributeAdmin}),
+    "reporthook": _site("reporthook", {Customer: ReportHookAdmin}),
 }
 
 
