@@ -6,8 +6,12 @@ signature and behaviour, run on every supported Django line by the matrix in ``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
+
+# --- admin ---
+# The admin entries import django.contrib.admin lazily, so the core can import this
+# module in projects without the admin. Pinned by tests/admin/test_compat.py.
+# Checked against Django 5.2, 6.0 and 6.1.
 
 if TYPE_CHECKING:
     from django import forms
@@ -15,12 +19,6 @@ if TYPE_CHECKING:
     from django.contrib.admin.models import LogEntry
     from django.db import models
     from django.utils.safestring import SafeString
-
-
-# --- admin ---
-# The admin entries import django.contrib.admin lazily, so the core can import this
-# module in projects without the admin. Pinned by tests/admin/test_compat.py.
-# Checked against Django 5.2, 6.0 and 6.1.
 
 ADMIN_UNDOCUMENTED_OVERRIDES: dict[str, tuple[str, ...]] = {
     "action_checkbox": ("self", "obj"),
@@ -87,6 +85,8 @@ def changed_field_labels(entry: LogEntry) -> list[str]:
     ``[{"changed": {"fields": ["Given name", ...]}}, ...]``; inline objects add an
     ``"object"`` key and are left out.
     """
+    import json
+
     try:
         parts = json.loads(entry.change_message or "[]")
     except ValueError:
