@@ -4,6 +4,8 @@ version; stale rows are left alone and named, fresh rows saved (or none).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from customers.models import Customer
 from django.contrib.auth.models import User
@@ -23,6 +25,8 @@ from tests.admin.helpers import (
     row_prefix,
     token_of,
 )
+from tests.admin.urls import LOCK_PROBES
+from tests.utils import needs_server_db
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.urls")]
 
@@ -138,3 +142,45 @@ def test_list_editable_row_without_its_version_is_an_error(
     assert response.status_code == 200
     assert "does not say which version" in response.content.decode()
     assert Customer.objects.get(customer_id="C0").email == "ada@example.com"
+
+
+def test_row_that_loses_despite_the_lock_makes_the_whole_save_write_nothing(
+    alice: User, three: list[Customer]
+) -> None:
+    client = client_for(alice)
+    url = changelist_url(Customer, "behindthelock")
+    values = form_values(client.get(url), "changelist-form")
+
+    response = client.post(url, edit_rows(values, C0="new@example.com", C1="g@example.com"))
+
+    assert response.status_code == 302
+    emails = dict(Customer.objects.values_list("customer_id", "email"))
+    assert (emails["C0"], emails["C1"]) == ("ada@example.com", "grace@example.com")
+    assert Customer.objects.get(customer_id="C1").notes == ""  # rolled back with the rest
+    sent = messages_of(response)
+    assert len(sent) == 1
+    assert "Nothing was saved" in sent[0]
+    assert str(three[1]) in sent[0]
+
+
+@pytest.fixture
+def lock_probes() -> Iterator[list[str]]:
+    yield LOCK_PROBES
+    LOCK_PROBES.clear()
+
+
+@needs_server_db
+@pytest.mark.django_db(transaction=True)
+def test_edited_rows_stay_locked_from_the_version_check_to_the_save(
+    alice: User, three: list[Customer], lock_probes: list[str]
+) -> None:
+    client = client_for(alice)
+    url = changelist_url(Customer, "lockprobe")
+    values = form_values(client.get(url), "changelist-form")
+
+    response = client.post(url, edit_rows(values, C0="new@example.com", C2="a@example.com"))
+
+    assert response.status_code == 302
+    assert lock_probes == ["locked", "locked"]
+    emails = dict(Customer.objects.values_list("customer_id", "email"))
+    assert (emails["C0"], emails["C2"]) == ("new@example.com", "a@example.com")

@@ -12,7 +12,7 @@ from typing import Any
 import django
 from customers.models import Customer
 from django.contrib import admin
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest
 from django.urls import path
 
@@ -147,6 +147,39 @@ def _in_own_connection(writer: Callable[[Any], None], pk: Any) -> None:
         connections.close_all()
 
 
+class BehindTheLockCustomerAdmin(PartialCustomerAdmin):
+    """Bumps C1 in the save's own transaction right before saving it: a write the
+    lock cannot keep out (as on SQLite, which has no row locks)."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if obj.customer_id == "C1":
+            Customer.objects.filter(pk=obj.pk).update(notes="behind the lock")
+        super().save_model(request, obj, form, change)
+
+
+LOCK_PROBES: list[str] = []
+
+
+class LockProbeCustomerAdmin(PartialCustomerAdmin):
+    """Before each save, another connection tries to lock the row without waiting."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        thread = threading.Thread(target=_in_own_connection, args=(_probe_lock, obj.pk))
+        thread.start()
+        thread.join()
+        super().save_model(request, obj, form, change)
+
+
+def _probe_lock(pk: Any) -> None:
+    try:
+        with transaction.atomic():
+            list(Customer.objects.select_for_update(nowait=True).filter(pk=pk))
+    except DatabaseError:
+        LOCK_PROBES.append("locked")
+    else:
+        LOCK_PROBES.append("free")
+
+
 class ShortReport(ConflictReport):
     """A project's own conflict report: a fixed headline, one column of its own."""
 
@@ -186,6 +219,8 @@ SITES = {
     "formactions": _site("formactions", {Customer: ChangeFormActionAdmin}),
     "race": _site("race", {Customer: RaceCustomerAdmin}),
     "report": _site("report", {Customer: ReportAttributeAdmin}),
+    "behindthelock": _site("behindthelock", {Customer: BehindTheLockCustomerAdmin}),
+    "lockprobe": _site("lockprobe", {Customer: LockProbeCustomerAdmin}),
     "reporthook": _site("reporthook", {Customer: ReportHookAdmin}),
 }
 
