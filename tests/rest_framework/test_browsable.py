@@ -12,7 +12,7 @@ from customers.models import Customer
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.test import APIClient, APIRequestFactory
 
-from django_etag_lock._browsable_wip import (
+from django_etag_lock.rest_framework.browsable import (
     ETagLockBrowsableAPIRenderer,
     IfMatchFormsMixin,
     ProblemBrowsableAPIRenderer,
