@@ -181,9 +181,10 @@ inside that form); the version input is added right after it. Checked: Django 5.
 6.1."""
 
 
-DELETE_LINK = re.compile(r'<a href="(?P<href>[^"]*)" class="deletelink">')
-"""The change form's Delete link, as ``admin/submit_line.html`` writes it; the version
-the page shows is added to its URL."""
+DELETE_LINK = re.compile(r'<a\s(?:[^>]*?\s)?href="(?P<href>[^"]*)"[^>]*?\sclass="deletelink"')
+"""The change form's Delete link, as ``admin/submit_line.html`` writes it
+(``<a href="..." class="deletelink">``; Django 6.1 adds ``role="button"`` first); the
+version the page shows is added to its URL."""
 
 
 def selected_action_input() -> Any:
