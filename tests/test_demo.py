@@ -113,6 +113,7 @@ def test_start_page_links_the_admin_change_page_of_a375_and_the_api():
     assert "http://testserver/admin/customers/customer/" in page
     assert "conflict_walkthrough" in page
     assert f"is at version <strong>{customer.version}</strong>" in page
+    assert "DRF's browsable API" in page
 
 
 def test_start_page_curl_commands_answer_200_then_412_then_428_as_the_page_says():
