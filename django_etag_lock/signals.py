@@ -1,0 +1,107 @@
+"""The ``write_refused`` signal: one per write this package refuses, for operators to count.
+
+Sent for a compare-and-set lost in the ORM (``StaleObjectError``), a 412 or 428 answered by
+the Django REST Framework integration and a conflict the admin shows. The layer that
+answers the refusal sends it, once: an ORM conflict inside a DRF or admin write is
+reported by that door (with its reason code and the request), not twice. Receivers must
+not raise; docs/operations.md has recipes for logging and Prometheus counters.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.dispatch import Signal
+
+from django_etag_lock.etags import Reason
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from django_etag_lock.exceptions import StaleObjectError
+
+__all__ = ["Source", "report_stale", "reported_by", "send_write_refused", "write_refused"]
+
+write_refused = Signal()
+"""Sent with ``sender`` the model class and the keyword arguments
+
+- ``source``: a :class:`Source`, the layer that refused (``"orm"``, ``"rest_framework"``,
+  ``"admin"``);
+- ``model``: the model class (also ``sender``); ``pk``: the row's primary key, or ``None``
+  for a create;
+- ``reason``: an :class:`~django_etag_lock.etags.Reason` (a string such as
+  ``"if-match-failed"``);
+- ``expected_version``: the version the writer held (from If-Match, the admin form or the
+  instance), ``None`` when it sent none or it is not a version;
+- ``current_version``: the row's version now, ``None`` when the row does not exist;
+- ``request``: the ``HttpRequest`` for the HTTP doors, ``None`` for the ORM.
+"""
+
+
+class Source(enum.StrEnum):
+    """The layer that refused a write; the ``source`` of :data:`write_refused`."""
+
+    ORM = "orm"
+    REST_FRAMEWORK = "rest_framework"
+    ADMIN = "admin"
+
+
+_door: ContextVar[Source | None] = ContextVar("django_etag_lock_reporting_door", default=None)
+
+
+@contextmanager
+def reported_by(source: Source) -> Iterator[None]:
+    """Within the block, ORM conflicts are left to ``source`` to report (it answers them)."""
+    token = _door.set(source)
+    try:
+        yield
+    finally:
+        _door.reset(token)
+
+
+def send_write_refused(
+    *,
+    source: Source,
+    model: type[Model],
+    pk: Any,
+    reason: Reason,
+    expected_version: int | None,
+    current_version: int | None,
+    request: Any = None,
+) -> None:
+    """Send :data:`write_refused` (a no-op without receivers)."""
+    if not write_refused.has_listeners(model):
+        return
+    write_refused.send(
+        sender=model,
+        source=source,
+        model=model,
+        pk=pk,
+        reason=reason,
+        expected_version=expected_version,
+        current_version=current_version,
+        request=request,
+    )
+
+
+def report_stale(error: StaleObjectError) -> StaleObjectError:
+    """Report an ORM conflict about to be raised, and return it: ``raise report_stale(error)``.
+
+    Inside a door's write (:func:`reported_by`) the door reports it instead.
+    """
+    if _door.get() is None:
+        send_write_refused(
+            source=Source.ORM,
+            model=error.model,
+            pk=error.pk,
+            reason=Reason.CONCURRENT_WRITE
+            if error.current_version is not None
+            else Reason.CONCURRENT_DELETE,
+            expected_version=error.expected_version,
+            current_version=error.current_version,
+        )
+    return error
