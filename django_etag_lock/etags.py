@@ -459,8 +459,13 @@ def _not_modified(header: str) -> Decision:
     )
 
 
-def _if_match_failed(tags: list[EntityTag], current: EntityTag | None) -> Decision:
-    if current is None:
+def _if_match_failed(tags: list[EntityTag], current: EntityTag | None, exists: bool) -> Decision:
+    if current is None and exists:
+        detail = (
+            "The target has no entity-tag of its own (a collection), so no entity-tag in "
+            "If-Match can match it; only If-Match: * does."
+        )
+    elif current is None:
         detail = "None of the If-Match entity-tags matches: the resource has no current state."
     elif not current.weak and any(tag.weak and weak_match(tag, current) for tag in tags):
         # RFC 9110 section 13.1.1: If-Match uses the strong comparison. A weak copy of our
@@ -487,11 +492,16 @@ def evaluate_preconditions(
     require_if_match: bool = True,
     allow_star: bool = True,
     max_tags: int = 64,
+    exists: bool | None = None,
 ) -> Decision:
     """Evaluate a request's preconditions in the order of RFC 9110 section 13.2.2.
 
     ``current_etag`` is the selected representation's ETag (``make_etag(row.version)``), or
     ``None`` when there is none. Header arguments are raw values, ``None`` when absent.
+    ``exists`` says whether the target has a current representation; by default, whether
+    it has an ETag. A collection exists without a tag of its own: ``exists=True,
+    current_etag=None`` makes ``If-Match: *`` and ``If-None-Match: *`` match it, and no
+    entity-tag.
 
     With ``require_if_match``, PUT, PATCH and DELETE without If-Match get 428 (RFC 6585
     section 3). If-Unmodified-Since alone does not satisfy that requirement: HTTP dates have
@@ -500,6 +510,10 @@ def evaluate_preconditions(
     """
     method = method.upper()
     current = _current_tag(current_etag)
+    if exists is None:
+        exists = current is not None
+    elif current is not None and not exists:
+        raise ValueError("A resource that does not exist has no current_etag.")
     if last_modified is not None and last_modified.utcoffset() is None:
         raise ValueError("last_modified must be a timezone-aware datetime.")
     if method in _IGNORING_METHODS:
@@ -516,7 +530,7 @@ def evaluate_preconditions(
             outcome = Outcome.PRECONDITION_FAILED if safe else Outcome.BAD_REQUEST
             return Decision(outcome, Reason.MALFORMED_IF_MATCH, exc.explanation, "If-Match")
         if tags is STAR:
-            if current is None:
+            if not exists:
                 return Decision(
                     Outcome.PRECONDITION_FAILED,
                     Reason.IF_MATCH_FAILED,
@@ -532,7 +546,7 @@ def evaluate_preconditions(
                     "If-Match",
                 )
         elif current is None or not any(strong_match(tag, current) for tag in tags or ()):
-            return _if_match_failed(tags or [], current)
+            return _if_match_failed(tags or [], current, exists)
     elif require_if_match and method in _IF_MATCH_REQUIRED_METHODS:
         # RFC 6585 section 3. Decided before If-Unmodified-Since on purpose: see docstring.
         return Decision(
@@ -575,7 +589,7 @@ def evaluate_preconditions(
                 "If-None-Match",
             )
         if none_tags is STAR:
-            matched = current is not None
+            matched = exists
         else:
             matched = current is not None and any(
                 weak_match(tag, current) for tag in none_tags or ()

@@ -24,6 +24,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from django_etag_lock import compat
+from django_etag_lock.etags import Reason
 from django_etag_lock.problems import (
     PROBLEM_TYPE_MALFORMED_PRECONDITION,
     PROBLEM_TYPE_PRECONDITION_FAILED,
@@ -44,17 +45,8 @@ _PROBLEM_MEDIA_TYPES = [ProblemJSONRenderer.media_type]
 _ETAG_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r'^"[\x21\x23-\x7e]*"$'}
 _STANDARD_ACTIONS = frozenset({"retrieve", "update", "partial_update", "destroy", "create"})
 
-_REASONS = (
-    "if-match-failed",
-    "if-match-star-refused",
-    "if-unmodified-since-failed",
-    "if-none-match-failed",
-    "if-match-missing",
-    "malformed-if-match",
-    "malformed-if-none-match",
-    "concurrent-write",
-    "concurrent-delete",
-)
+# Every reason a problem body can carry: the enumeration minus the two that are not problems.
+_REASONS = tuple(reason for reason in Reason if reason not in (Reason.PROCEED, Reason.NOT_MODIFIED))
 
 # No "enum" members: drf-spectacular's enum post-processing would hoist them into
 # components named TypeEnum/StatusEnum, which collide with a project's own.
@@ -86,7 +78,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "reason": {
             "type": "string",
             "description": "A stable code for what failed: " + ", ".join(_REASONS) + ".",
-            "example": "if-match-failed",
+            "example": Reason.IF_MATCH_FAILED.value,
         },
         "header": {"type": "string", "description": "The request header that decided."},
         "current_etag": {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from django_etag_lock.etags import Decision, Outcome
+from django_etag_lock.etags import Decision, Outcome, Reason
 from django_etag_lock.exceptions import StaleObjectError
 
 if TYPE_CHECKING:
@@ -111,31 +111,31 @@ def kind_for_outcome(outcome: Outcome) -> ProblemKind:
 # etags.py is Django-free, so its details are English and name specifics (the tag a
 # client should send). Where the active language has a translation of the reason's
 # message, that message is used instead; otherwise the specific English detail stays.
-_REASON_MESSAGES: dict[str, str] = {
-    "if-match-missing": gettext_noop(
+_REASON_MESSAGES: dict[Reason, str] = {
+    Reason.IF_MATCH_MISSING: gettext_noop(
         "This request must be conditional: GET the resource, then resend the request with "
         "its ETag in an If-Match header."
     ),
-    "if-match-failed": gettext_noop(
+    Reason.IF_MATCH_FAILED: gettext_noop(
         "None of the entity-tags in If-Match matches the current ETag: the resource has "
         "changed since you read it, or the tag was weak (W/), which never matches. GET it "
         "again, reapply your change and resend it with the new ETag in If-Match."
     ),
-    "if-match-star-refused": gettext_noop(
+    Reason.IF_MATCH_STAR_REFUSED: gettext_noop(
         "If-Match: * is not accepted here because it cannot detect changes. Send the ETag "
         "you read in If-Match instead."
     ),
-    "if-unmodified-since-failed": gettext_noop(
+    Reason.IF_UNMODIFIED_SINCE_FAILED: gettext_noop(
         "The resource has changed since the If-Unmodified-Since date. GET it again, reapply "
         "your change and resend it with the new ETag in If-Match."
     ),
-    "if-none-match-failed": gettext_noop(
+    Reason.IF_NONE_MATCH_FAILED: gettext_noop(
         "If-None-Match matches the current ETag, so the request was not performed."
     ),
-    "malformed-if-match": gettext_noop(
+    Reason.MALFORMED_IF_MATCH: gettext_noop(
         'The If-Match header is malformed: entity-tags must be quoted, like If-Match: "7".'
     ),
-    "malformed-if-none-match": gettext_noop(
+    Reason.MALFORMED_IF_NONE_MATCH: gettext_noop(
         'The If-None-Match header is malformed: entity-tags must be quoted, like "7".'
     ),
 }
@@ -149,15 +149,15 @@ def decision_detail(decision: Decision) -> str:
     translated = gettext(msgid)
     if translated == msgid:
         return decision.detail
-    if decision.reason.startswith("malformed-"):
+    if decision.reason in (Reason.MALFORMED_IF_MATCH, Reason.MALFORMED_IF_NONE_MATCH):
         # Keep the technical specifics (which token, which header) after the translation.
         return f"{translated} ({decision.detail})"
     return translated
 
 
-def conflict_reason(exc: StaleObjectError) -> str:
+def conflict_reason(exc: StaleObjectError) -> Reason:
     """``concurrent-delete`` when the row is gone, else ``concurrent-write``."""
-    return "concurrent-delete" if exc.current_version is None else "concurrent-write"
+    return Reason.CONCURRENT_DELETE if exc.current_version is None else Reason.CONCURRENT_WRITE
 
 
 def conflict_detail(exc: StaleObjectError) -> StrOrPromise:
