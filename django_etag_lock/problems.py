@@ -29,14 +29,18 @@ __all__ = [
     "PROBLEM_TYPE_MALFORMED_PRECONDITION",
     "PROBLEM_TYPE_PRECONDITION_FAILED",
     "PROBLEM_TYPE_PRECONDITION_REQUIRED",
+    "PROBLEM_TYPE_UNIQUE_CONFLICT",
+    "UNIQUE_CONFLICT",
     "ProblemKind",
     "conflict_detail",
     "conflict_problem",
     "conflict_reason",
+    "create_conflict_detail",
     "decision_detail",
     "decision_problem",
     "kind_for_outcome",
     "problem_details",
+    "unique_conflict_detail",
 ]
 
 # RFC 9457 section 3.1.1: problem types are identifiers, not links; consumers compare them
@@ -45,6 +49,7 @@ __all__ = [
 PROBLEM_TYPE_PRECONDITION_FAILED = "urn:django-etag-lock:problem:precondition-failed"
 PROBLEM_TYPE_PRECONDITION_REQUIRED = "urn:django-etag-lock:problem:precondition-required"
 PROBLEM_TYPE_MALFORMED_PRECONDITION = "urn:django-etag-lock:problem:malformed-precondition"
+PROBLEM_TYPE_UNIQUE_CONFLICT = "urn:django-etag-lock:problem:unique-conflict"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,17 @@ MALFORMED_PRECONDITION = ProblemKind(
     default_code="malformed_precondition",
 )
 """400: an If-Match or If-None-Match that breaks the RFC 9110 grammar, on a write."""
+
+UNIQUE_CONFLICT = ProblemKind(
+    status=409,
+    type=PROBLEM_TYPE_UNIQUE_CONFLICT,
+    title=_("Conflict"),
+    default_detail=_(
+        "Another request has just stored a value that must be unique; nothing was written."
+    ),
+    default_code="unique_conflict",
+)
+"""409: a concurrent write took a unique value this write needs (a race the validator lost)."""
 
 _KINDS: dict[Outcome, ProblemKind] = {
     Outcome.PRECONDITION_FAILED: PRECONDITION_FAILED,
@@ -172,6 +188,24 @@ def conflict_detail(exc: StaleObjectError) -> StrOrPromise:
         "checked; nothing was written. GET it again, reapply your change and resend "
         "it with the new ETag in If-Match."
     )
+
+
+def create_conflict_detail() -> StrOrPromise:
+    """The 412 ``detail`` of a create-only PUT that another request's create beat."""
+    return _(
+        "Another request created this resource after your If-None-Match: * was checked; "
+        "nothing was written. GET it to see what was stored."
+    )
+
+
+def unique_conflict_detail(fields: tuple[str, ...]) -> str:
+    """The 409 ``detail`` naming the unique fields (``fields`` empty when unknown)."""
+    if not fields:
+        return str(UNIQUE_CONFLICT.default_detail)
+    return gettext(
+        "Another request has just stored the same %(fields)s, which must be unique; "
+        "nothing was written. Choose another value, or GET the resource that has it."
+    ) % {"fields": ", ".join(fields)}
 
 
 def problem_details(

@@ -68,7 +68,7 @@ def send_write_refused(
     source: Source,
     model: type[Model],
     pk: Any,
-    reason: Reason,
+    reason: Reason | str,
     expected_version: int | None,
     current_version: int | None,
     request: Any = None,

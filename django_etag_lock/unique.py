@@ -59,7 +59,7 @@ def _index_columns(using: str, table: str, name: str) -> list[str]:
             constraints = connection.introspection.get_constraints(cursor, table)
     except DatabaseError:
         return []
-    constraint = constraints.get(name) or {}
+    constraint: Any = constraints.get(name) or {}
     return list(constraint.get("columns") or []) if constraint.get("unique") else []
 
 
@@ -95,7 +95,9 @@ def unique_violation(
         if match := _MYSQL_KEY.search(message):
             name = match["name"]
             columns = (
-                [model._meta.pk.column] if name == "PRIMARY" else _index_columns(using, table, name)
+                [str(model._meta.pk.column)]
+                if name == "PRIMARY"
+                else _index_columns(using, table, name)
             )
     elif vendor == "sqlite":
         match = _SQLITE.search(str(exc))

@@ -14,6 +14,7 @@ __all__ = [
     "NotModifiedResponse",
     "ProblemJSONRenderer",
     "ProblemResponse",
+    "not_modified_from",
     "problem_body",
     "problem_headers",
     "render_as_problem",
@@ -73,4 +74,26 @@ def render_as_problem(response: Response) -> Response:
     """
     response.accepted_renderer = ProblemJSONRenderer()
     response.accepted_media_type = ProblemJSONRenderer.media_type
+    return response
+
+
+def not_modified_from(response: Response) -> Response:
+    """Make the 200 ``response`` render as the 304 for it; returns it.
+
+    The 200 is built and rendered as usual (so the renderer touches the session, the
+    CSRF token or the language exactly as for a 200, and every middleware adds the same
+    ``Vary`` and cookies), then its body is dropped: the 304 keeps every header of the
+    200 and a ``Content-Length`` equal to the 200's (RFC 9110 sections 8.6, 15.4.5), so
+    ``CommonMiddleware`` adds no ``Content-Length: 0``.
+    """
+
+    def to_304(rendered: Any) -> None:
+        length = len(rendered.content)
+        rendered.status_code = 304
+        rendered.content = b""
+        if "Content-Type" in rendered:
+            del rendered["Content-Type"]
+        rendered["Content-Length"] = str(length)
+
+    response.add_post_render_callback(to_304)
     return response
