@@ -8,7 +8,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from django_etag_lock import problems
-from django_etag_lock.rest_framework.exceptions import PreconditionError, PreconditionRequired
+from django_etag_lock.rest_framework.exceptions import (
+    PreconditionError,
+    PreconditionRequired,
+    UniqueConflict,
+)
 
 __all__ = [
     "NotModifiedResponse",
@@ -54,6 +58,8 @@ def problem_body(exc: PreconditionError, instance: str) -> dict[str, Any]:
         instance=instance,
         reason=exc.reason,
         header=exc.header or None,
+        # A 409 names the unique fields (empty when the database did not say which).
+        fields=list(exc.fields) if isinstance(exc, UniqueConflict) else None,
     )
 
 
