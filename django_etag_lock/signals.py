@@ -24,7 +24,15 @@ if TYPE_CHECKING:
 
     from django_etag_lock.exceptions import StaleObjectError
 
-__all__ = ["Source", "report_stale", "reported_by", "send_write_refused", "write_refused"]
+__all__ = [
+    "Source",
+    "report_stale",
+    "reported_by",
+    "send_unconditional_write",
+    "send_write_refused",
+    "unconditional_write",
+    "write_refused",
+]
 
 write_refused = Signal()
 """Sent with ``sender`` the model class and the keyword arguments
@@ -39,6 +47,14 @@ write_refused = Signal()
   instance), ``None`` when it sent none or it is not a version;
 - ``current_version``: the row's version now, ``None`` when the row does not exist;
 - ``request``: the ``HttpRequest`` for the HTTP doors, ``None`` for the ORM.
+"""
+
+
+unconditional_write = Signal()
+"""Sent when a PUT, PATCH or DELETE proceeds without ``If-Match`` because the view does not
+require it (``ETAG_LOCK_REQUIRE_IF_MATCH = False``): the writes that would get 428 once it
+is required. ``sender`` is the model class; keyword arguments ``source``, ``model``,
+``pk`` and ``request``. Counting them says when a legacy API can switch the requirement on.
 """
 
 
@@ -86,6 +102,12 @@ def send_write_refused(
         current_version=current_version,
         request=request,
     )
+
+
+def send_unconditional_write(*, source: Source, model: type[Model], pk: Any, request: Any) -> None:
+    """Send :data:`unconditional_write` (a no-op without receivers)."""
+    if unconditional_write.has_listeners(model):
+        unconditional_write.send(sender=model, source=source, model=model, pk=pk, request=request)
 
 
 def report_stale(error: StaleObjectError) -> StaleObjectError:

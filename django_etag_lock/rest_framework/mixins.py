@@ -61,7 +61,13 @@ from django_etag_lock.rest_framework.responses import (
     render_as_problem,
 )
 from django_etag_lock.rest_framework.schema import ETagLockSchema
-from django_etag_lock.signals import Source, reported_by, send_write_refused, write_refused
+from django_etag_lock.signals import (
+    Source,
+    reported_by,
+    send_unconditional_write,
+    send_write_refused,
+    write_refused,
+)
 from django_etag_lock.unique import unique_violation
 
 if TYPE_CHECKING:
@@ -76,6 +82,7 @@ __all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model"]
 
 _TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -247,6 +254,13 @@ class ETagLockMixin(_ViewBase):
             self._etag_lock_not_modified = True
         elif decision.outcome is not Outcome.PROCEED:
             raise self.precondition_exception(decision, instance)
+        elif method in _IF_MATCH_METHODS and "HTTP_IF_MATCH" not in meta:
+            send_unconditional_write(
+                source=Source.REST_FRAMEWORK,
+                model=type(instance),
+                pk=instance.pk,
+                request=compat.wrapped_request(request),
+            )
         self.etag_lock_object = instance
         self.etag_lock_version = getattr(instance, VERSION_FIELD)
 
