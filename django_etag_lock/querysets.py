@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 VERSION_FIELD = "version"
 
+# Importable from here as before; the private API it wraps is fenced in compat.
+raw_delete = compat.raw_delete
+
 logger = logging.getLogger("django_etag_lock")
 
 _M = TypeVar("_M", bound="Model")
