@@ -70,7 +70,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "example": "Precondition Failed"},
         "status": {
             "type": "integer",
-            "description": "The response's status code: 412, 428 or 400.",
+            "description": "The response's status code: 412, 428, 409 or 400.",
             "example": 412,
         },
         "detail": {"type": "string"},
@@ -89,6 +89,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": True,
             "description": "412 only, when the view enables it: the resource as it is now.",
+        },
+        "fields": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "409 only: the fields of the unique constraint the write lost on.",
         },
     },
     "required": ["type", "title", "status", "detail", "instance", "reason"],
@@ -197,6 +202,39 @@ class ETagLockSchemaMixin:
                         "is sent" + ("; does not replace If-Match." if required else "."),
                     )
                 )
+        elif kind == "create":
+            parameters.extend(
+                OpenApiParameter(
+                    name,
+                    str,
+                    OpenApiParameter.HEADER,
+                    description=description,
+                )
+                for name, description in (
+                    ("If-Match", "Optional. The collection has no ETag: only `*` matches."),
+                    ("If-None-Match", "Optional. `*` fails (412): the collection exists."),
+                )
+            )
+            parameters.append(
+                OpenApiParameter(
+                    "Location",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="The URL of the created resource, which the ETag describes.",
+                    response=["201"],
+                )
+            )
+        if kind in ("write", "create") and self.method != "DELETE":
+            parameters.append(
+                OpenApiParameter(
+                    "Content-Location",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="The URL of the resource whose new representation the body "
+                    "is (the target URI, or the created resource's).",
+                    response=["201"] if kind == "create" else ["200"],
+                )
+            )
         codes = {
             "read": ["200", "304", "412"],
             "write": ["200", "412"],
@@ -260,13 +298,24 @@ class ETagLockSchemaMixin:
                     "304",
                 ),
             )
-        elif kind == "write":
+        else:
+            unique = (
+                "Conflict: a concurrent write took a unique value (fields names it); "
+                "nothing was written."
+            )
             problems = {
                 "412": "Precondition Failed: the resource changed since the ETag you sent "
                 "(current_etag has the new one), or your change lost a race.",
                 "400": "Malformed If-Match or If-None-Match (an unquoted or garbled entity-tag).",
             }
-            if view.etag_lock_requires_if_match():
+            if kind == "create":
+                problems["412"] = (
+                    "Precondition Failed: If-Match or If-None-Match: * is false for the "
+                    "collection; nothing was created."
+                )
+            if self.method != "DELETE":
+                problems["409"] = unique
+            if kind == "write" and view.etag_lock_requires_if_match():
                 problems["428"] = "Precondition Required: send If-Match with the ETag from a GET."
             for code, description in problems.items():
                 response = compat.spectacular_response_for_code(
