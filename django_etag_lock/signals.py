@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Source",
+    "attributed_to",
     "report_stale",
     "reported_by",
     "send_unconditional_write",
@@ -66,17 +67,33 @@ class Source(enum.StrEnum):
     ADMIN = "admin"
 
 
-_door: ContextVar[Source | None] = ContextVar("django_etag_lock_reporting_door", default=None)
+# (source, request, whether the door sends the signal itself), for the request being served.
+_door: ContextVar[tuple[Source, Any, bool] | None] = ContextVar(
+    "django_etag_lock_reporting_door", default=None
+)
 
 
 @contextmanager
-def reported_by(source: Source) -> Iterator[None]:
-    """Within the block, ORM conflicts are left to ``source`` to report (it answers them)."""
-    token = _door.set(source)
+def _serving(source: Source, request: Any, door_reports: bool) -> Iterator[None]:
+    token = _door.set((source, request, door_reports))
     try:
         yield
     finally:
         _door.reset(token)
+
+
+def reported_by(source: Source) -> AbstractContextManager[None]:
+    """Within the block, ORM conflicts are left to ``source`` to report (it answers them)."""
+    return _serving(source, None, True)
+
+
+def attributed_to(source: Source, request: Any) -> AbstractContextManager[None]:
+    """Within the block, ORM conflicts are sent as ``source``'s, with ``request``.
+
+    For a door whose conflicts are the ORM's own (the admin): the reason codes stay
+    ``concurrent-write`` / ``concurrent-delete``.
+    """
+    return _serving(source, request, False)
 
 
 def send_write_refused(
@@ -115,9 +132,10 @@ def report_stale(error: StaleObjectError) -> StaleObjectError:
 
     Inside a door's write (:func:`reported_by`) the door reports it instead.
     """
-    if _door.get() is None:
+    door = _door.get()
+    if door is None or not door[2]:
         send_write_refused(
-            source=Source.ORM,
+            source=Source.ORM if door is None else door[0],
             model=error.model,
             pk=error.pk,
             reason=Reason.CONCURRENT_WRITE
@@ -125,5 +143,6 @@ def report_stale(error: StaleObjectError) -> StaleObjectError:
             else Reason.CONCURRENT_DELETE,
             expected_version=error.expected_version,
             current_version=error.current_version,
+            request=None if door is None else door[1],
         )
     return error
