@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -83,7 +85,7 @@ def render_as_problem(response: Response) -> Response:
     return response
 
 
-def not_modified_from(response: Response) -> Response:
+def not_modified_from(response: HttpResponseBase) -> HttpResponseBase:
     """Make the 200 ``response`` render as the 304 for it; returns it.
 
     The 200 is built and rendered as usual (so the renderer touches the session, the
@@ -101,5 +103,10 @@ def not_modified_from(response: Response) -> Response:
             del rendered["Content-Type"]
         rendered["Content-Length"] = str(length)
 
-    response.add_post_render_callback(to_304)
+    if response.streaming:
+        return response  # no length to copy: a streamed 200 stays a 200 (docs/http.md)
+    if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+        response.add_post_render_callback(to_304)
+    else:  # a plain HttpResponse from the view, already rendered
+        to_304(response)
     return response
