@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Source",
     "attributed_to",
+    "report_refused",
     "report_stale",
     "reported_by",
     "send_unconditional_write",
@@ -125,6 +126,31 @@ def send_unconditional_write(*, source: Source, model: type[Model], pk: Any, req
     """Send :data:`unconditional_write` (a no-op without receivers)."""
     if unconditional_write.has_listeners(model):
         unconditional_write.send(sender=model, source=source, model=model, pk=pk, request=request)
+
+
+def report_refused(
+    *,
+    model: type[Model],
+    pk: Any,
+    reason: Reason | str,
+    expected_version: int | None,
+    current_version: int | None,
+) -> None:
+    """Send :data:`write_refused` as the door serving this request (``attributed_to()``).
+
+    For a refusal a door decides itself, without an ORM error: the admin leaving a stale
+    changelist row alone, say. Outside any door the source is ``"orm"``.
+    """
+    door = _door.get()
+    send_write_refused(
+        source=Source.ORM if door is None else door[0],
+        model=model,
+        pk=pk,
+        reason=reason,
+        expected_version=expected_version,
+        current_version=current_version,
+        request=None if door is None else door[1],
+    )
 
 
 def report_stale(error: StaleObjectError) -> StaleObjectError:
