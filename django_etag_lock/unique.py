@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import DatabaseError, IntegrityError, connections
 
+from django_etag_lock import compat
+
 if TYPE_CHECKING:
     from django.db.models import Model
 
@@ -52,7 +54,7 @@ def _field_names(model: type[Model], columns: list[str]) -> tuple[str, ...]:
 
 def _index_columns(using: str, table: str, name: str) -> list[str]:
     connection = connections[using]
-    if connection.needs_rollback:
+    if compat.needs_rollback(connection):
         return []  # a broken transaction cannot run the introspection query
     try:
         with connection.cursor() as cursor:
