@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
 from django.http import Http404
@@ -417,6 +418,7 @@ class ETagLockMixin(_ViewBase):
         """
         field_name = self.lookup_field
         value = self.kwargs[self.lookup_url_kwarg or field_name]
+        self._etag_lock_check_identifier(field_name, value)
         serializer = self.get_serializer(data=self._etag_lock_target_data(request, value))
         field = serializer.fields.get(field_name) if hasattr(serializer, "fields") else None
         if field is not None:
@@ -429,6 +431,23 @@ class ETagLockMixin(_ViewBase):
             status=status.HTTP_201_CREATED,
             headers={"Location": location, "Content-Location": location},
         )
+
+    def _etag_lock_check_identifier(self, field_name: str, value: str) -> None:
+        """400 for an identifier the model field would refuse (``/books/abc/`` for an int pk)."""
+        opts = self._etag_lock_model()._meta
+        try:
+            field = opts.pk if field_name == "pk" else opts.get_field(field_name)
+        except FieldDoesNotExist:
+            raise ImproperlyConfigured(
+                f"{type(self).__qualname__}.lookup_field = {field_name!r} is not a field of "
+                f"{opts.label}, so a create-only PUT cannot create at it. Set "
+                "etag_lock_create_on_put = False on the view, or look up by a model field."
+            ) from None
+        assert field is not None
+        try:
+            field.clean(value, None)  # type: ignore[union-attr]
+        except DjangoValidationError as exc:
+            raise ValidationError({field_name: exc.messages}) from exc
 
     def _etag_lock_target_data(self, request: Request, value: str) -> Any:
         data: Any = request.data

@@ -454,3 +454,19 @@ def test_reads_and_successful_writes_send_nothing(api, refused):
     assert api.get(url, HTTP_IF_MATCH='"9"').status_code == 412  # a read, not a write
     assert api.patch(url, {"notes": "x"}, format="json", HTTP_IF_MATCH='"1"').status_code == 200
     assert refused == []
+
+
+@override_settings(ETAG_LOCK_CREATE_ON_PUT=True)
+def test_create_only_put_at_an_identifier_the_field_refuses_is_400(api):
+    response = api.put("/t/books/abc/", {"title": "x"}, format="json", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 400
+    assert "pk" in response.json()
+    assert not Book.objects.exists()
+
+
+def test_create_only_put_at_a_too_long_identifier_is_400(api):
+    response = api.put(
+        f"/hal/customers/{'C' * 17}/", _PERSON, format="json", HTTP_IF_NONE_MATCH="*"
+    )
+    assert response.status_code == 400
+    assert not Customer.objects.exists()
