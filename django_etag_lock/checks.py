@@ -2,8 +2,9 @@
 
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
-integration adds ``W001`` and ``W002``. ``E101``-``E108`` validate the type and range of
-each ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist (docs/checks.md).
+integration adds ``W001`` and ``W002``; the admin's own ``check()`` adds ``E002``
+(django_etag_lock/admin/checks.py). ``E101``-``E108`` validate the type and range of each
+``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist (docs/checks.md).
 """
 
 from __future__ import annotations
