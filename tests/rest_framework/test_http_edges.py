@@ -470,3 +470,22 @@ def test_create_only_put_at_a_too_long_identifier_is_400(api):
     )
     assert response.status_code == 400
     assert not Customer.objects.exists()
+
+
+def test_the_409_answers_in_the_clients_language(api):
+    receiver = _taken_meanwhile("U-5")
+    pre_save.connect(receiver, sender=Customer)
+    try:
+        response = api.post(
+            "/api/customers/",
+            {**_PERSON, "customer_id": "U-5"},
+            format="json",
+            HTTP_ACCEPT_LANGUAGE="de",
+        )
+    finally:
+        pre_save.disconnect(receiver, sender=Customer)
+    body = problem(response)
+    assert (response.status_code, body["title"]) == (409, "Konflikt")
+    assert body["detail"].startswith(
+        "Eine andere Anfrage hat soeben denselben Wert für customer_id"
+    )
