@@ -86,6 +86,10 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 
+class _CreateAtTarget(Exception):
+    """A create-only PUT found nothing at its URL: create there instead of updating."""
+
+
 def declared_model(view_class: type[Any]) -> type[Model] | None:
     """The model a view class declares through ``queryset`` or ``serializer_class``."""
     queryset = getattr(view_class, "queryset", None)
@@ -223,7 +227,13 @@ class ETagLockMixin(_ViewBase):
 
     def get_object(self) -> Any:
         """The row, after 404 and 403, with the request's preconditions checked on it."""
-        instance = super().get_object()
+        try:
+            instance = super().get_object()
+        except Http404:
+            if self._etag_lock_create_only_request():
+                # Nothing there: handle_exception() answers with create_at_target().
+                raise _CreateAtTarget() from None
+            raise
         self.check_preconditions(instance)
         return instance
 
@@ -400,16 +410,6 @@ class ETagLockMixin(_ViewBase):
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """PUT/PATCH; a create-only PUT to a missing resource creates it (201)."""
-        if not kwargs.get("partial") and self._etag_lock_create_only_request():
-            try:
-                self.get_object()  # exists: its If-None-Match: * fails (412)
-            except Http404:
-                return self.create_at_target(request)
-        response: Response = super().update(request, *args, **kwargs)  # type: ignore[misc]
-        return response
-
     def create_at_target(self, request: Request) -> Response:
         """Create the resource the URL names, with the identifier from the URL (201).
 
@@ -561,6 +561,11 @@ class ETagLockMixin(_ViewBase):
         )
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, _CreateAtTarget):
+            try:
+                return self.create_at_target(self.request)
+            except Exception as error:  # answered like any error of the request
+                return self.handle_exception(error)
         reported = False
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.

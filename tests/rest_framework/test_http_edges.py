@@ -488,3 +488,19 @@ def test_the_409_answers_in_the_clients_language(api):
     assert body["detail"].startswith(
         "Eine andere Anfrage hat soeben denselben Wert für customer_id"
     )
+
+
+def test_the_mixin_adds_no_update_action_to_a_read_only_viewset():
+    from rest_framework.routers import SimpleRouter
+    from rest_framework.viewsets import ReadOnlyModelViewSet
+
+    from django_etag_lock.rest_framework import ETagLockMixin
+    from tests.testapp.views import BookSerializer
+
+    class ReadOnlyBooks(ETagLockMixin, ReadOnlyModelViewSet):  # type: ignore[type-arg]
+        queryset = Book.objects.all()
+        serializer_class = BookSerializer
+
+    # A router maps PUT to "update" whenever the viewset has one.
+    methods = SimpleRouter().get_method_map(ReadOnlyBooks, {"put": "update", "get": "retrieve"})
+    assert methods == {"get": "retrieve"}

@@ -227,7 +227,6 @@ _DRF_OVERRIDES = {
     "perform_create",
     "perform_update",
     "perform_destroy",
-    "update",
     "handle_exception",
     "finalize_response",
     "schema",
