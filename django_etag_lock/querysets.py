@@ -23,6 +23,7 @@ from django_etag_lock.exceptions import (
     StaleObjectsError,
     VersionFieldError,
 )
+from django_etag_lock.signals import report_stale
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -104,8 +105,8 @@ def stale_error(
         qs = qs.select_for_update()
     current = next(iter(qs.values_list(VERSION_FIELD, flat=True)[:1]), None)
     if current is None:
-        return ObjectDeletedError(model, pk, expected)
-    return StaleObjectError(model, pk, expected, current)
+        return report_stale(ObjectDeletedError(model, pk, expected))
+    return report_stale(StaleObjectError(model, pk, expected, current))
 
 
 def lock_version(model: type[Model], using: str, pk: Any, expected: int) -> None:
@@ -170,7 +171,7 @@ class VersionedQuerySet(QuerySet[_M]):
                     else (self.using(using).filter(pk=pk).exists())
                 )
                 if not in_scope:
-                    raise ObjectDeletedError(self.model, pk, version)
+                    raise report_stale(ObjectDeletedError(self.model, pk, version))
             return version + 1
         written = QuerySet.update(
             self.using(using).filter(pk=pk, **{VERSION_FIELD: version}),
@@ -204,9 +205,10 @@ class VersionedQuerySet(QuerySet[_M]):
             return deleted, {self.model._meta.label: deleted}
         obj = scoped.filter(pk=pk).first()
         if obj is None:
-            raise ObjectDeletedError(self.model, pk, version)
+            raise report_stale(ObjectDeletedError(self.model, pk, version))
         if getattr(obj, VERSION_FIELD) != version:
-            raise StaleObjectError(self.model, pk, version, getattr(obj, VERSION_FIELD))
+            error = StaleObjectError(self.model, pk, version, getattr(obj, VERSION_FIELD))
+            raise report_stale(error)
         result: tuple[int, dict[str, int]] = obj.delete(using=using)
         return result
 
@@ -267,9 +269,11 @@ class VersionedQuerySet(QuerySet[_M]):
                 if now == expected:
                     fresh.append(obj)
                 elif now is None:
-                    stale.append((obj, ObjectDeletedError(type(obj), obj.pk, expected)))
+                    error: StaleObjectError = ObjectDeletedError(type(obj), obj.pk, expected)
+                    stale.append((obj, report_stale(error)))
                 else:
-                    stale.append((obj, StaleObjectError(type(obj), obj.pk, expected, now)))
+                    error = StaleObjectError(type(obj), obj.pk, expected, now)
+                    stale.append((obj, report_stale(error)))
             if stale and all_or_nothing:
                 raise StaleObjectsError(stale, 0)
             updated = 0

@@ -37,6 +37,12 @@ if os.environ.get("TEST_DATABASE_NAME") and DATABASES["default"]["ENGINE"] != (
     "django.db.backends.sqlite3"
 ):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
+# DATABASE_URL=sqlite:////tmp/x.sqlite3: a file test database (x.sqlite3-test), so live-server
+# threads get connections of their own and really race (tests/test_live_creators.py).
+elif DATABASES["default"]["NAME"] not in ("", ":memory:") and DATABASES["default"][
+    "ENGINE"
+].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}
 # A read replica of the same server, a second connection; only tests/test_multidb.py routes
 # to it (override_settings(DATABASE_ROUTERS=...)).
 DATABASES["replica"] = {

@@ -23,9 +23,11 @@ from django.utils.translation import gettext as _
 from django_etag_lock import compat
 from django_etag_lock.admin.base import VersionedAdminBase
 from django_etag_lock.admin.html import VALUE_RE, hidden_input, insert_after
+from django_etag_lock.etags import Reason
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.forms import TOKEN_FIELD
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.signals import report_refused
 from django_etag_lock.tokens import VersionToken
 
 SEEN_FIELD = "_etag_lock_seen"
@@ -65,6 +67,7 @@ class ActionsMixin(VersionedAdminBase):
                 locked = self.model._base_manager.using(using).filter(pk__in=checked)
                 current = dict(locked.select_for_update().values_list("pk", VERSION_FIELD))
                 stale = [pk for pk in checked if current.get(pk) != seen[pk]]
+                self._etag_lock_report_left_alone(stale, unseen, seen, current)
                 if stale:
                     self._etag_lock_warn_left_alone(request, stale, unseen=False)
                 if unseen:
@@ -95,6 +98,32 @@ class ActionsMixin(VersionedAdminBase):
             # selection back: the versions go with it.
             insert_after(response, compat.selected_action_input(), self._etag_lock_seen_input(seen))
         return response
+
+    def _etag_lock_report_left_alone(
+        self,
+        stale: list[Any],
+        unseen: list[Any],
+        seen: dict[Any, int],
+        current: dict[Any, int],
+    ) -> None:
+        """``write_refused`` for each selected row the action leaves alone."""
+        for pk in stale:
+            now = current.get(pk)
+            report_refused(
+                model=self.model,
+                pk=pk,
+                reason=Reason.CONCURRENT_DELETE if now is None else Reason.CONCURRENT_WRITE,
+                expected_version=seen[pk],
+                current_version=now,
+            )
+        for pk in unseen:
+            report_refused(
+                model=self.model,
+                pk=pk,
+                reason=Reason.IF_MATCH_MISSING,
+                expected_version=None,
+                current_version=None,
+            )
 
     def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         """Delete each row with a compare-and-set against the version the user saw."""

@@ -26,9 +26,11 @@ from django_etag_lock.admin.base import VersionedAdminBase, csrf_protect_m, vers
 from django_etag_lock.admin.html import as_get
 from django_etag_lock.changes import model_value
 from django_etag_lock.conf import conf
+from django_etag_lock.etags import Reason
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.forms import TOKEN_FIELD
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.signals import report_refused
 from django_etag_lock.tokens import VersionToken
 
 
@@ -104,6 +106,15 @@ class VersionedChangelistFormSet(BaseModelFormSet):  # type: ignore[type-arg]
         stale = [f for f in edited if current.get(f.instance.pk) != f.etag_lock_token.version]
         if not stale:
             return
+        for form in stale:
+            now = current.get(form.instance.pk)
+            report_refused(
+                model=model,
+                pk=form.instance.pk,
+                reason=Reason.CONCURRENT_DELETE if now is None else Reason.CONCURRENT_WRITE,
+                expected_version=form.etag_lock_token.version,
+                current_version=now,
+            )
         left_alone = edited if self.etag_lock_all_or_nothing else stale
         for form in left_alone:
             form.etag_lock_left_alone = True

@@ -5,9 +5,10 @@ templated ``customer`` link, ``/hal/customers/{customerId}/``, so a client such 
 halchemy navigates by relation instead of building URLs. ``/hal/customers/`` embeds
 every customer under ``_embedded.customers`` (each with its ``_etag``, the exact ETag
 its own URL sends) and takes POST; ``/hal/customers/<customer_id>/`` reads, replaces,
-patches and deletes one customer. The preconditions are the library's ``ETagLockMixin``,
-as on ``/api/customers/``: 428 without If-Match, 412 when it is stale, 304 for a current
-If-None-Match. Every error is ``application/problem+json`` (RFC 9457).
+patches and deletes one customer, and a ``PUT`` with ``If-None-Match: *`` creates it
+at that id if it does not exist yet (create-only). The preconditions are the library's
+``ETagLockMixin``, as on ``/api/customers/``: 428 without If-Match, 412 when it is
+stale, 304 for a current If-None-Match. Every error is ``application/problem+json`` (RFC 9457).
 
 Documents are ``application/hal+json``; a client that accepts only ``application/json``
 gets the same document under that type, and a 406 lists both.
@@ -241,6 +242,9 @@ class HalCustomerViewSet(
     # The collection is one HAL document built here, not a paginator's page.
     pagination_class = None
     etag_lock_last_modified_field = "updated_at"
+    # The client chooses the customer id: PUT /hal/customers/C-42/ with If-None-Match: *
+    # creates C-42 if nothing is there (201), and is a 412 if something is.
+    etag_lock_create_on_put = True
     schema = None
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -60,3 +60,16 @@ class Dog(VersionedModel, Animal):  # type: ignore[misc]  # two managers named o
     """An unversioned concrete parent, a versioned child: the version is on the child."""
 
     breed = models.CharField(max_length=100, default="")
+
+
+class Seat(VersionedModel):
+    """Unique constraints of both kinds: a unique field and a two-column constraint."""
+
+    code = models.CharField(max_length=20, unique=True)
+    row = models.CharField(max_length=2)
+    number = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["row", "number"], name="testapp_seat_row_number")
+        ]

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include(router.urls)),
     path("generic-books/", views.BookCreateView.as_view(), name="generic-book-create"),
     path("generic-books/<int:pk>/", views.BookDetailView.as_view(), name="generic-book-detail"),
+    path("unlocated-books/", views.UnlocatedBookCreateView.as_view()),
 ]
