@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from customers.api import router
+from customers.ninja_api import api as ninja_api
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -13,4 +14,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include(router.urls)),
     path("hal/", include("customers.hal")),
+    path("ninja/", ninja_api.urls),
 ]
