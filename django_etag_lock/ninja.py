@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
@@ -113,7 +113,7 @@ class _Route:
                 f"{self.preconditions.owner}: the queryset callable given to etag_lock() "
                 f"must return a QuerySet of {self.model._meta.label}, not {queryset!r}."
             )
-        return queryset._chain()
+        return queryset.all()
 
     def load(self, request: HttpRequest) -> Model:
         match = request.resolver_match
@@ -126,7 +126,7 @@ class _Route:
             instance: Model = self.queryset(request).get(
                 **{self.lookup_field: match.kwargs[self.path_param]}
             )
-        except (self.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
             raise Http404(f"No {self.model._meta.object_name} matches the given query.") from None
         return instance
 
@@ -237,7 +237,7 @@ class ETagLockOperation(Operation):
     def run(self, request: HttpRequest, **kw: Any) -> HttpResponseBase:
         return _finish(request, super().run(request, **kw))
 
-    @property  # type: ignore[override]
+    @property
     def openapi_extra(self) -> dict[str, Any] | None:
         return _openapi_extra(self)
 
@@ -256,7 +256,7 @@ class ETagLockOperation(Operation):
 class AsyncETagLockOperation(AsyncOperation):
     """The async counterpart of :class:`ETagLockOperation`."""
 
-    async def _run_checks(self, request: HttpRequest) -> Any:
+    async def _run_checks(self, request: HttpRequest) -> Any:  # type: ignore[override]
         error = await super()._run_checks(request)
         if error is not None:
             return error
@@ -265,7 +265,7 @@ class AsyncETagLockOperation(AsyncOperation):
     async def run(self, request: HttpRequest, **kw: Any) -> HttpResponseBase:  # type: ignore[override]
         return _finish(request, await super().run(request, **kw))
 
-    @property  # type: ignore[override]
+    @property
     def openapi_extra(self) -> dict[str, Any] | None:
         return _openapi_extra(self)
 
@@ -444,7 +444,7 @@ def _model_and_source(
     if isinstance(source, QuerySet):
         return source.model, source
     if callable(source) and model is not None:
-        return model, source
+        return model, cast("Callable[[HttpRequest], QuerySet[Any]]", source)
     raise TypeError(
         "etag_lock() takes a VersionedModel, a QuerySet of one, or a callable "
         "(request) -> QuerySet together with model=, not "
@@ -517,7 +517,7 @@ def etag_lock(
                 return nullcontext()
             return transaction.atomic(using=router.db_for_write(route.model))
 
-        wrapper: Callable[..., Any]
+        wrapper: Any
         if inspect.iscoroutinefunction(view):
 
             @functools.wraps(view)
@@ -554,9 +554,9 @@ def etag_lock(
         callbacks = getattr(view, "_ninja_contribute_to_operation", None)
         if callbacks is not None:
             # functools.wraps shared the view's list; ours gets its own.
-            wrapper._ninja_contribute_to_operation = list(callbacks)  # type: ignore[attr-defined]
-        wrapper.__signature__ = exposed  # type: ignore[attr-defined]
-        wrapper._etag_lock_route = route  # type: ignore[attr-defined]
+            wrapper._ninja_contribute_to_operation = list(callbacks)
+        wrapper.__signature__ = exposed
+        wrapper._etag_lock_route = route
         contribute_operation_callback(wrapper, _install(route))
         return cast("_F", wrapper)
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from tests.testapp import views
+from tests.testapp.ninja_api import api as ninja_api
 
 router = SimpleRouter()
 router.register("books", views.BookViewSet, basename="book")
@@ -20,6 +21,7 @@ router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-c
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("ninja/", ninja_api.urls),
     path("generic-books/", views.BookCreateView.as_view(), name="generic-book-create"),
     path("generic-books/<int:pk>/", views.BookDetailView.as_view(), name="generic-book-detail"),
 ]
