@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "ninja",
     "django_etag_lock",
     "tests.testapp",
     "customers",

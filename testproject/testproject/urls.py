@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from customers.api import router
 from customers.ninja_api import api as ninja_api
+from customers.views import CustomerDelete, CustomerUpdate, customer_json
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -15,4 +16,7 @@ urlpatterns = [
     path("api/", include(router.urls)),
     path("hal/", include("customers.hal")),
     path("ninja/", ninja_api.urls),
+    path("customers/<int:pk>/edit/", CustomerUpdate.as_view(), name="customer-edit"),
+    path("customers/<int:pk>/delete/", CustomerDelete.as_view(), name="customer-delete"),
+    path("json/customers/<int:pk>", customer_json, name="customer-json"),
 ]
