@@ -287,7 +287,8 @@ class VersionedDeleteViewMixin(_VersionedViewBase, _DeleteBase):
         return kwargs
 
     def form_valid(self, form: forms.Form) -> HttpResponse:
-        assert isinstance(form, VersionedDeleteForm) and form.etag_lock_token is not None
+        assert isinstance(form, VersionedDeleteForm)
+        assert form.etag_lock_token is not None
         setattr(self.object, VERSION_FIELD, form.etag_lock_token.version)
         try:
             return super().form_valid(form)
