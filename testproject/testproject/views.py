@@ -32,6 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "schema_url": base + reverse("schema"),
         "list_url": base + reverse("customer-list"),
         "hal_url": _url(base, "hal:home"),
+        "ninja_url": _url(base, "ninja:list_customers"),
+        "ninja_docs_url": _url(base, "ninja:openapi-view"),
     }
     if customer is not None:
         context.update(
@@ -40,5 +42,8 @@ def home(request: HttpRequest) -> HttpResponse:
             etag=make_etag(customer.version),
             next_etag=make_etag(customer.version + 1),
             hal_customer_url=_url(base, "hal:customer", customer.customer_id),
+            edit_url=_url(base, "customer-edit", customer.pk),
+            ninja_customer_url=_url(base, "ninja:get_customer", customer.pk),
+            json_url=_url(base, "customer-json", customer.pk),
         )
     return render(request, "home.html", context)
