@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from tests.testapp import views
+from tests.testapp import django_views, views
 from tests.testapp.ninja_api import api as ninja_api
 
 router = SimpleRouter()
@@ -22,6 +22,10 @@ router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-c
 urlpatterns = [
     path("", include(router.urls)),
     path("ninja/", ninja_api.urls),
+    path("plain-edit/<int:pk>/", django_views.PlainCustomerUpdate.as_view()),
+    path("plain-json/<int:pk>", django_views.plain_customer_json),
+    path("shelf-edit/<int:pk>/", django_views.ShelfUpdate.as_view()),
+    path("shelf-json/<int:pk>", django_views.shelf_json),
     path("generic-books/", views.BookCreateView.as_view(), name="generic-book-create"),
     path("generic-books/<int:pk>/", views.BookDetailView.as_view(), name="generic-book-detail"),
 ]
