@@ -19,13 +19,15 @@ turns its outcome into responses:
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.db.models import Model
@@ -354,6 +356,8 @@ class ETagLockMixin(_ViewBase):
     """Writes run in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``)."""
     etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
         {"retrieve", "update", "partial_update", "create"}
+        # adrf's async viewset actions.
+        | {"aretrieve", "aupdate", "partial_aupdate", "acreate"}
     )
     """Viewset actions whose 200/201 responses are the object's representation."""
 
@@ -641,7 +645,74 @@ class ETagLockMixin(_ViewBase):
                 data["current"] = self.get_conflict_representation(instance)
         return ProblemResponse(data, status=exc.status_code, headers=headers)
 
+    # -- async views (adrf) -------------------------------------------------------------
+    # adrf's async viewsets load the row with aget_object() and write through
+    # perform_acreate/aupdate/adestroy (serializer.asave(), instance.adelete()). The same
+    # checks run there; anything that may query (the write and its transaction, the
+    # reload after a lost race, permissions and the representation of a 412) runs in one
+    # worker thread, since Django's atomic() cannot span awaits.
+
+    async def aget_object(self) -> Any:
+        """The row, after 404 and 403, with the request's preconditions checked on it."""
+        instance = await super().aget_object()  # type: ignore[misc]
+        try:
+            self.check_preconditions(instance)
+        except PreconditionError as exc:
+            exc.etag_lock_response = await sync_to_async(self.precondition_response)(exc)  # type: ignore[attr-defined]
+            raise
+        return instance
+
+    async def perform_acreate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self.etag_lock_model()
+        self.etag_lock_strip_version(serializer)
+        await self.etag_lock_awrite(None, super().perform_acreate, serializer)  # type: ignore[misc]
+        instance = serializer.instance
+        if isinstance(instance, Model):
+            self.etag_lock_check_model(type(instance))
+            self.etag_lock_object = instance
+
+    async def perform_aupdate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        instance = serializer.instance
+        assert isinstance(instance, Model)
+        self.etag_lock_pin(instance)
+        self.etag_lock_strip_version(serializer)
+        await self.etag_lock_awrite(instance, super().perform_aupdate, serializer)  # type: ignore[misc]
+        if isinstance(serializer.instance, Model):
+            self.etag_lock_object = serializer.instance
+
+    async def perform_adestroy(self, instance: Model) -> None:
+        self.etag_lock_pin(instance)
+        await self.etag_lock_awrite(instance, super().perform_adestroy, instance)  # type: ignore[misc]
+        self.etag_lock_object = None
+
+    async def etag_lock_awrite(
+        self, instance: Model | None, write: Callable[..., Awaitable[Any]], *args: Any
+    ) -> None:
+        """Run the async ``write`` inside :meth:`etag_lock_write`, in one worker thread."""
+
+        def run() -> None:
+            try:
+                with self.etag_lock_write(instance):
+                    # The ORM calls write makes through sync_to_async come back to
+                    # this thread, so they run inside the transaction.
+                    async_to_sync(write)(*args)
+            except PreconditionError as exc:
+                exc.etag_lock_response = self.precondition_response(exc)  # type: ignore[attr-defined]
+                raise
+
+        await sync_to_async(run)()
+
     def handle_exception(self, exc: Exception) -> Response:
+        prepared = getattr(exc, "etag_lock_response", None)
+        if isinstance(exc, PreconditionError) and isinstance(prepared, Response):
+            set_rollback()
+            return prepared
+        if isinstance(exc, StaleObjectError) and _in_event_loop():
+            # An async hook wrote outside perform_a*(): no reload from the event loop.
+            exc = PreconditionFailed(
+                _CONFLICT_DETAIL,
+                reason="concurrent-delete" if exc.current_version is None else "concurrent-write",
+            )
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.
             exc = self.write_conflict_exception(exc)
@@ -665,6 +736,20 @@ class ETagLockMixin(_ViewBase):
                 if name not in response:
                     response[name] = value
         return response
+
+
+_CONFLICT_DETAIL = _(
+    "The resource was changed by another request after your preconditions were "
+    "checked; nothing was written."
+)
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.race, needs_server_db, pytest.mark.django_db(transacti
 # The async routes of each door: {name: path prefix of /<pk>}.
 DOORS = {
     "ninja-async": "/t/ninja/async/customers/{pk}",
+    "adrf": "/t/async/customers/{pk}/",
 }
 
 

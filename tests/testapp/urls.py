@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from tests.testapp import django_views, views
+from tests.testapp import adrf_views, django_views, views
 from tests.testapp.ninja_api import api as ninja_api
 
 router = SimpleRouter()
@@ -19,7 +19,15 @@ router.register("write-only-books", views.WriteOnlyBookViewSet, basename="write-
 router.register("shelves", views.ShelfViewSet, basename="shelf")
 router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-customer")
 
+async_router = SimpleRouter()
+async_router.register("customers", adrf_views.AsyncCustomerViewSet, basename="async-customer")
+async_router.register(
+    "plain-customers", adrf_views.PlainAsyncCustomerViewSet, basename="async-plain-customer"
+)
+async_router.register("shelves", adrf_views.AsyncShelfViewSet, basename="async-shelf")
+
 urlpatterns = [
+    path("async/", include(async_router.urls)),
     path("", include(router.urls)),
     path("ninja/", ninja_api.urls),
     path("plain-edit/<int:pk>/", django_views.PlainCustomerUpdate.as_view()),
