@@ -12,6 +12,7 @@ validators, and the RFC 9457 problem details of :mod:`django_etag_lock.problems`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,14 +118,28 @@ class Preconditions:
             max_tags=conf.MAX_IF_MATCH_TAGS,
         )
 
-    def refusal(self, request: HttpRequest, decision: Decision, instance: Model) -> HttpResponse:
-        """The response for a decision other than PROCEED: 304, 400, 412 or 428."""
+    def refusal(
+        self,
+        request: HttpRequest,
+        decision: Decision,
+        instance: Model,
+        represent: Callable[[Model], Any] | None = None,
+    ) -> HttpResponse:
+        """The response for a decision other than PROCEED: 304, 400, 412 or 428.
+
+        ``represent(instance)`` gives a 412 its ``current`` member when
+        ``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412`` is on.
+        """
         if decision.outcome is Outcome.NOT_MODIFIED:
             return not_modified_response(self.validator_headers(instance))
-        headers: dict[str, str] = {}
-        if decision.outcome is Outcome.PRECONDITION_FAILED:
-            headers = self.validator_headers(instance)
-        return precondition_response(request, decision, current_headers=headers)
+        if decision.outcome is not Outcome.PRECONDITION_FAILED:
+            return precondition_response(request, decision)
+        current = None
+        if represent is not None and conf.INCLUDE_REPRESENTATION_ON_412:
+            current = represent(instance)
+        return precondition_response(
+            request, decision, current_headers=self.validator_headers(instance), current=current
+        )
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> HttpResponse:
@@ -144,18 +159,25 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
 
 
 def precondition_response(
-    request: HttpRequest, decision: Decision, *, current_headers: dict[str, str] | None = None
+    request: HttpRequest,
+    decision: Decision,
+    *,
+    current_headers: dict[str, str] | None = None,
+    current: Any = None,
 ) -> HttpResponse:
     """The 400, 412 or 428 problem for ``decision``.
 
     ``current_headers`` (the row's validators) go on a 412 only, with the tag repeated as
-    the body member ``current_etag``, as the DRF door does for callers who may read the row.
+    the body member ``current_etag``, as the DRF door does for callers who may read the row;
+    ``current`` is the row's representation, for ``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``.
     """
     body = decision_problem(decision, instance=request.path)
     headers: dict[str, str] = {}
     if decision.outcome is Outcome.PRECONDITION_FAILED and current_headers:
         headers = dict(current_headers)
         body["current_etag"] = headers["ETag"]
+        if current is not None:
+            body["current"] = current
     return problem_response(body, headers)
 
 

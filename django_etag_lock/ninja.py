@@ -43,7 +43,8 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Schema
-from ninja.operation import AsyncOperation, Operation
+from ninja.constants import NOT_SET
+from ninja.operation import AsyncOperation, Operation, ResponseObject
 from ninja.responses import Status
 from ninja.utils import contribute_operation_callback
 
@@ -54,6 +55,7 @@ from django_etag_lock.conditional import (
     conflict_response,
     get_etag,
 )
+from django_etag_lock.conf import conf
 from django_etag_lock.etags import Outcome
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
@@ -138,6 +140,7 @@ class _State:
     route: _Route
     instance: Model | None
     version: int | None
+    operation: Operation | None = None
     tagged: Model | None = field(default=None)
 
     def note_result(self, request: HttpRequest, result: Any) -> None:
@@ -168,7 +171,11 @@ class _State:
                 queryset = queryset.select_for_update()
             current = queryset.first()
         headers = None if current is None else self.route.preconditions.validator_headers(current)
-        return conflict_response(request, exc, current_headers=headers)
+        shown = None
+        operation = self.operation
+        if current is not None and operation is not None and conf.INCLUDE_REPRESENTATION_ON_412:
+            shown = _represent(operation, request, current)
+        return conflict_response(request, exc, current_headers=headers, current=shown)
 
 
 def _state(request: HttpRequest, route: _Route) -> _State:
@@ -195,7 +202,7 @@ def _route_of(operation: Operation) -> _Route:
 def _check(route: _Route, operation: Operation, request: HttpRequest) -> HttpResponseBase | None:
     """Load the row and evaluate the preconditions; a response when the request stops here."""
     if not route.detail:
-        setattr(request, _STATE, _State(route, None, None))
+        setattr(request, _STATE, _State(route, None, None, operation))
         return None
     try:
         instance = route.load(request)
@@ -203,9 +210,22 @@ def _check(route: _Route, operation: Operation, request: HttpRequest) -> HttpRes
         return operation.api.on_exception(request, exc)
     decision = route.preconditions.evaluate(request, instance)
     if decision.outcome is not Outcome.PROCEED:
-        return route.preconditions.refusal(request, decision, instance)
-    setattr(request, _STATE, _State(route, instance, getattr(instance, VERSION_FIELD)))
+        return route.preconditions.refusal(
+            request, decision, instance, functools.partial(_represent, operation, request)
+        )
+    setattr(request, _STATE, _State(route, instance, getattr(instance, VERSION_FIELD), operation))
     return None
+
+
+def _represent(operation: Operation, request: HttpRequest, instance: Model) -> Any:
+    """``instance`` as the route's 200 would show it (``current`` of a 412), or ``None``."""
+    schema = operation.response_models.get(200)
+    if schema is None or schema is NOT_SET:
+        return None
+    validated = schema.model_validate(
+        ResponseObject(instance), context={"request": request, "response_status": 200}
+    )
+    return validated.model_dump(by_alias=operation.by_alias)["response"]
 
 
 def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:

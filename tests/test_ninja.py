@@ -409,6 +409,31 @@ def test_per_route_options_override_the_settings(client):
     assert patch(client, target, {"notes": "c"}, **{"If-Match": '"1"'}).status_code == 412
 
 
+def test_412_includes_the_representation_when_the_setting_enables_it(client):
+    customer = CustomerFactory(notes="now")
+    bump(customer)
+    with override_settings(ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412=True):
+        response = patch(client, url(customer.pk), {"notes": "n"}, **{"If-Match": '"1"'})
+    data = problem(response)
+    assert data["current"]["notes"] == "now"
+    assert data["current"]["etag"] == '"2"'
+
+
+def test_race_lost_412_includes_the_representation_when_enabled(client, lose_race):
+    customer = CustomerFactory(notes="now")
+    lose_race()
+    with override_settings(ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412=True):
+        response = patch(client, url(customer.pk), {"notes": "n"}, **{"If-Match": '"1"'})
+    assert problem(response)["current"]["etag"] == '"2"'
+
+
+def test_412_has_no_representation_by_default(client):
+    customer = CustomerFactory()
+    bump(customer)
+    response = patch(client, url(customer.pk), {"notes": "n"}, **{"If-Match": '"1"'})
+    assert "current" not in problem(response)
+
+
 # -- the same problem bodies as the DRF door ------------------------------------------------
 
 
