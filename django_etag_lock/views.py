@@ -36,7 +36,7 @@ from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, Val
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.forms.models import modelform_factory
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic.edit import DeleteView, UpdateView
 
@@ -342,8 +342,9 @@ def etag_lock_view(
     """Conditional requests for a function view of one row of a ``VersionedModel``.
 
     The decorator loads the row named by the URL keyword ``url_kwarg`` (default:
-    ``lookup_field``; a miss is Django's 404), evaluates the request's preconditions on
-    it (304, 400, 412, 428 as RFC 9457 problems, like the DRF door) and passes the checked
+    ``lookup_field``; a miss is a JSON 404, ``{"detail": ...}``), evaluates the request's
+    preconditions on it (304, 400, 412, 428 as RFC 9457 problems, like the DRF door) and
+    passes the checked
     instance as the keyword ``param`` (default: the model name). Write through it
     (``customer.save()``, ``customer.delete()``) or with
     ``customer.version = Customer.objects.update_if_version(customer.pk, customer.version,
@@ -385,7 +386,7 @@ def etag_lock_view(
             atomic_writes=atomic_writes,
         )
 
-        def check(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[Model, Any]:
+        def check(request: HttpRequest, kwargs: dict[str, Any]) -> tuple[Model | None, Any]:
             if kwarg not in kwargs:
                 raise ImproperlyConfigured(
                     f"{preconditions.owner} is decorated with etag_lock_view() but its URL "
@@ -395,9 +396,9 @@ def etag_lock_view(
             try:
                 instance = get_queryset(request).get(**{lookup_field: kwargs[kwarg]})
             except (ObjectDoesNotExist, ValueError, TypeError, ValidationError):
-                raise Http404(
-                    f"No {found_model._meta.object_name} matches the given query."
-                ) from None
+                # A JSON view answers its 404 in JSON too (DRF's body), not Django's page.
+                detail = f"No {found_model._meta.object_name} matches the given query."
+                return None, JsonResponse({"detail": detail}, status=404)
             decision = preconditions.evaluate(request, instance)
             if decision.outcome is Outcome.PROCEED:
                 return instance, None
@@ -435,7 +436,7 @@ def etag_lock_view(
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 instance, refusal = await sync_to_async(check)(request, kwargs)
-                if refusal is not None:
+                if refusal is not None or instance is None:
                     return refusal
                 version = getattr(instance, VERSION_FIELD)
                 try:
@@ -450,7 +451,7 @@ def etag_lock_view(
             @functools.wraps(view)
             def sync_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 instance, refusal = check(request, kwargs)
-                if refusal is not None:
+                if refusal is not None or instance is None:
                     return refusal
                 version = getattr(instance, VERSION_FIELD)
                 try:

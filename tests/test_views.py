@@ -399,8 +399,10 @@ def test_json_view_writes_need_a_current_if_match(client):
     assert client.delete(json_url(customer), headers={"If-Match": '"2"'}).status_code == 204
 
 
-def test_json_view_unknown_row_is_404(client):
-    assert client.get("/json/customers/999999").status_code == 404
+def test_json_view_unknown_row_is_a_json_404(client):
+    response = client.get("/json/customers/999999", headers={"If-Match": '"1"'})
+    assert response.status_code == 404
+    assert json.loads(response.content) == {"detail": "No Customer matches the given query."}
 
 
 @pytest.fixture

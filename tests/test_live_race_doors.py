@@ -1,8 +1,9 @@
-"""Real races over HTTP against the django-ninja door (tests/test_live_race.py's harness).
+"""Real races over HTTP against the django-ninja door and the function-view door.
 
-Every client reads the customer from ``/ninja/customers/<pk>``, waits at a barrier, then
-writes it with the tag it read. Exactly one winner per round; every loser a 412 problem
-(or a 404 once a DELETE has won), never a 5xx; the row holds the winner's data.
+tests/test_live_race.py's harness: every client reads the customer (``/ninja/customers/<pk>``
+or ``/json/customers/<pk>``), waits at a barrier, then writes it with the tag it read.
+Exactly one winner per round; every loser a 412 problem (or a 404 once a DELETE has won),
+never a 5xx; the row holds the winner's data.
 """
 
 from __future__ import annotations
@@ -26,19 +27,23 @@ from tests.utils import needs_server_db
 pytestmark = [pytest.mark.race, needs_server_db, pytest.mark.django_db(transaction=True)]
 
 
-def target(base: str, customer: Customer) -> str:
-    return f"{base}/ninja/customers/{customer.pk}"
+DOORS = {"ninja": "/ninja/customers/{pk}", "function-view": "/json/customers/{pk}"}
 
 
-def test_concurrent_ninja_patches_have_exactly_one_winner_per_round(live_server, sessions):  # noqa: F811
-    customer = CustomerFactory(customer_id="NR100")
+def target(base: str, customer: Customer, door: str) -> str:
+    return base + DOORS[door].format(pk=customer.pk)
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_concurrent_patches_have_exactly_one_winner_per_round(live_server, sessions, door):  # noqa: F811
+    customer = CustomerFactory(customer_id=f"NR{door[:5]}")
     reasons: Counter[str] = Counter()
     for round_no in range(ROUNDS):
         bodies = [
             {"given_name": f"round {round_no}", "notes": f"client {i}"} for i in range(CLIENTS)
         ]
         tags, outcomes = read_then_race(
-            sessions, target(live_server.url, customer), [("PATCH", body) for body in bodies]
+            sessions, target(live_server.url, customer, door), [("PATCH", body) for body in bodies]
         )
         assert set(tags) == {f'"{1 + round_no}"'}, tags
         statuses = [outcome.status for outcome in outcomes]
@@ -53,11 +58,12 @@ def test_concurrent_ninja_patches_have_exactly_one_winner_per_round(live_server,
     assert reasons.total() == ROUNDS * (CLIENTS - 1)
 
 
-def test_concurrent_ninja_deletes_have_exactly_one_204_per_round(live_server, sessions):  # noqa: F811
+@pytest.mark.parametrize("door", DOORS)
+def test_concurrent_deletes_have_exactly_one_204_per_round(live_server, sessions, door):  # noqa: F811
     for round_no in range(DELETE_ROUNDS):
-        customer = CustomerFactory(customer_id=f"ND{round_no:03d}")
+        customer = CustomerFactory(customer_id=f"ND{door[:5]}{round_no:02d}")
         _, outcomes = read_then_race(
-            sessions, target(live_server.url, customer), [("DELETE", None)] * CLIENTS
+            sessions, target(live_server.url, customer, door), [("DELETE", None)] * CLIENTS
         )
         statuses = [outcome.status for outcome in outcomes]
         assert statuses.count(204) == 1, statuses
