@@ -41,7 +41,6 @@ from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Schema
 from ninja.constants import NOT_SET
 from ninja.operation import AsyncOperation, Operation, ResponseObject
@@ -79,11 +78,10 @@ class ETagSchema(Schema):
     If-Match. The value comes from the object's ``version``; anything else ignores it.
     """
 
+    # A plain string: the OpenAPI document is built once, in no particular language.
     etag: str = Field(
         "",
-        description=str(
-            _("The ETag of this object; send it back in If-Match to update or delete it.")
-        ),
+        description="The ETag of this object; send it back in If-Match to update or delete it.",
         examples=['"7"'],
     )
 
