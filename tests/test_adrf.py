@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -253,3 +254,21 @@ def test_async_query_counts_equal_plain_adrf(client):
             assert ours_control == plain_control
         else:
             assert sorted(ours_control) == sorted([*plain_control, "BEGIN", "COMMIT"]), name
+
+
+def test_adrf_still_has_the_hooks_and_actions_the_mixin_overrides():
+    # Public adrf API the mixin builds on (adrf 0.1.9 to 0.1.14): if a release renames one,
+    # the async path would skip the check, so fail here first.
+    from adrf import generics, mixins
+
+    assert inspect.iscoroutinefunction(generics.GenericAPIView.aget_object)
+    for mixin, hook in [
+        (mixins.CreateModelMixin, "perform_acreate"),
+        (mixins.UpdateModelMixin, "perform_aupdate"),
+        (mixins.DestroyModelMixin, "perform_adestroy"),
+    ]:
+        assert inspect.iscoroutinefunction(getattr(mixin, hook)), hook
+    actions = {"aretrieve", "aupdate", "partial_aupdate", "acreate"}
+    assert actions <= ETagLockMixin.etag_lock_tagged_actions
+    for action in actions:
+        assert inspect.iscoroutinefunction(getattr(adrf_views.AsyncCustomerViewSet, action))
