@@ -221,7 +221,7 @@ def _represent(operation: Operation, request: HttpRequest, instance: Model) -> A
     if schema is None or schema is NOT_SET:
         return None
     validated = schema.model_validate(
-        ResponseObject(instance), context={"request": request, "response_status": 200}
+        ResponseObject(cast(Any, instance)), context={"request": request, "response_status": 200}
     )
     return validated.model_dump(by_alias=operation.by_alias)["response"]
 

@@ -362,7 +362,7 @@ def etag_lock_view(
         get_queryset = lambda request: source.all()  # noqa: E731
     elif callable(source) and model is not None:
         found_model = model
-        get_queryset = source
+        get_queryset = cast("Callable[[HttpRequest], QuerySet[Any]]", source)
     else:
         raise TypeError(
             "etag_lock_view() takes a VersionedModel, a QuerySet of one, or a callable "

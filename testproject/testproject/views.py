@@ -45,5 +45,6 @@ def home(request: HttpRequest) -> HttpResponse:
             edit_url=_url(base, "customer-edit", customer.pk),
             ninja_customer_url=_url(base, "ninja:get_customer", customer.pk),
             json_url=_url(base, "customer-json", customer.pk),
+            async_url=_url(base, "async-customer-detail", customer.pk),
         )
     return render(request, "home.html", context)

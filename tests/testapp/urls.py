@@ -20,11 +20,11 @@ router.register("shelves", views.ShelfViewSet, basename="shelf")
 router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-customer")
 
 async_router = SimpleRouter()
-async_router.register("customers", adrf_views.AsyncCustomerViewSet, basename="async-customer")
+async_router.register("customers", adrf_views.AsyncCustomerViewSet, basename="t-async-customer")
 async_router.register(
-    "plain-customers", adrf_views.PlainAsyncCustomerViewSet, basename="async-plain-customer"
+    "plain-customers", adrf_views.PlainAsyncCustomerViewSet, basename="t-async-plain-customer"
 )
-async_router.register("shelves", adrf_views.AsyncShelfViewSet, basename="async-shelf")
+async_router.register("shelves", adrf_views.AsyncShelfViewSet, basename="t-async-shelf")
 
 urlpatterns = [
     path("async/", include(async_router.urls)),
