@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from asgiref.sync import sync_to_async
 from django import forms
+from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
@@ -113,6 +114,18 @@ class _VersionedViewBase:
                 "VersionedModel, or use Django's plain view."
             )
         return model
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        if not apps.is_installed("django.contrib.admin"):
+            # Checked on every request, not only when a conflict happens: a missing app
+            # must show up on the first GET, never as a 500 on someone's lost save.
+            raise ImproperlyConfigured(
+                f"{type(self).__module__}.{type(self).__qualname__} shows conflicts with "
+                "the admin's conflict report (django_etag_lock.admin.conflicts), which "
+                "reads the admin log: add 'django.contrib.admin' and "
+                "'django.contrib.contenttypes' to INSTALLED_APPS."
+            )
 
     def get_conflict_report(self) -> ConflictReport:
         """The admin's conflict report, which builds what the conflict template shows."""

@@ -285,6 +285,18 @@ def test_a_form_class_without_the_version_is_refused_naming_the_fix():
         view.get_form_class()
 
 
+def test_without_the_admin_app_the_first_request_says_what_to_install(client, monkeypatch):
+    from django.apps import apps
+
+    installed = apps.is_installed
+    monkeypatch.setattr(
+        apps, "is_installed", lambda name: name != "django.contrib.admin" and installed(name)
+    )
+    customer = CustomerFactory()
+    with pytest.raises(ImproperlyConfigured, match=r"'django\.contrib\.admin'"):
+        client.get(edit_url(customer))
+
+
 def test_an_unversioned_model_is_refused_naming_the_fix():
     class View(VersionedUpdateView):
         model = PlainBook
