@@ -246,6 +246,7 @@ def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBas
 class ETagLockOperation(Operation):
     """A sync Ninja operation whose row is loaded and checked after auth, before the body."""
 
+    # Private Ninja API, fenced and pinned: compat.NINJA_RUN_CHECKS.
     def _run_checks(self, request: HttpRequest) -> Any:
         error = super()._run_checks(request)
         if error is not None:

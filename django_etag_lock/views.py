@@ -41,6 +41,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.utils.translation import gettext_lazy as _
 from django.views.generic.edit import DeleteView, UpdateView
 
+from django_etag_lock.changes import snapshot_fields
 from django_etag_lock.conditional import TAGGED_METHODS, Preconditions, conflict_response
 from django_etag_lock.etags import Outcome
 from django_etag_lock.exceptions import ObjectDeletedError, StaleObjectError
@@ -48,11 +49,11 @@ from django_etag_lock.forms import (
     TOKEN_FIELD,
     VersionedModelForm,
     VersionedModelFormMixin,
-    VersionToken,
     VersionTokenField,
 )
 from django_etag_lock.models import VersionedModel
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.tokens import VersionToken
 
 if TYPE_CHECKING:
     from django_etag_lock.admin.conflicts import Conflict, ConflictReport
@@ -267,8 +268,6 @@ class VersionedDeleteForm(forms.Form):
 
     def etag_lock_snapshot(self, instance: Model) -> VersionToken:
         """A token for ``instance`` as it is now, over its editable fields."""
-        from django_etag_lock.forms import snapshot_fields  # type: ignore[attr-defined]
-
         names = [f.name for f in instance._meta.concrete_fields if f.editable]
         return VersionToken.for_instance(instance, snapshot_fields(type(instance), names))
 

@@ -257,7 +257,7 @@ def test_async_query_counts_equal_plain_adrf(client):
 
 
 def test_adrf_still_has_the_hooks_and_actions_the_mixin_overrides():
-    # Public adrf API the mixin builds on (adrf 0.1.9 to 0.1.14): if a release renames one,
+    # Public adrf API the mixin builds on (checked: adrf 0.1.14): if a release renames one,
     # the async path would skip the check, so fail here first.
     from adrf import generics, mixins
 

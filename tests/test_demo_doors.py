@@ -51,3 +51,24 @@ def test_start_page_shows_working_commands_for_ninja_and_the_json_view(customer)
 
 def test_ninja_docs_page_is_served(customer):
     assert Client().get("/ninja/docs").status_code == 200
+
+
+def test_demo_async_api_is_the_ready_adrf_viewset_and_answers_the_table(customer):
+    from customers.async_api import AsyncCustomerViewSet
+
+    from django_etag_lock.rest_framework.adrf import AsyncETagLockModelViewSet
+
+    assert issubclass(AsyncCustomerViewSet, AsyncETagLockModelViewSet)
+    assert AsyncCustomerViewSet.view_is_async
+    client = Client()
+    page = client.get("/").content.decode()
+    assert f"curl -i http://testserver/async-api/customers/{customer.pk}/" in page
+    target = f"/async-api/customers/{customer.pk}/"
+    read = client.get(target)
+    assert (read.status_code, read["ETag"]) == (200, f'"{customer.version}"')
+    body = json.dumps({"notes": "n"})
+    assert client.patch(target, body, content_type="application/json").status_code == 428
+    written = client.patch(
+        target, body, content_type="application/json", headers={"If-Match": read["ETag"]}
+    )
+    assert (written.status_code, written["ETag"]) == (200, f'"{customer.version + 1}"')
