@@ -1,4 +1,4 @@
-"""Real races over HTTP against the django-ninja door and the function-view door.
+"""Real races over HTTP against the django-ninja, function-view and editing-view doors.
 
 tests/test_live_race.py's harness: every client reads the customer (``/ninja/customers/<pk>``
 or ``/json/customers/<pk>``), waits at a barrier, then writes it with the tag it read.
@@ -8,11 +8,16 @@ never a 5xx; the row holds the winner's data.
 
 from __future__ import annotations
 
+import html
+import re
+import threading
 from collections import Counter
 
 import pytest
 from customers.models import Customer
+from requests.sessions import Session
 
+from django_etag_lock.forms import TOKEN_FIELD
 from tests.factories import CustomerFactory
 from tests.test_live_race import (
     CLIENTS,
@@ -73,3 +78,64 @@ def test_concurrent_deletes_have_exactly_one_204_per_round(live_server, sessions
             if outcome.status != 204:
                 assert_lost(outcome, deleted=True)
         assert not Customer.objects.filter(pk=customer.pk).exists()
+
+
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', page)
+    assert match, name
+    return html.unescape(match.group(1))
+
+
+def _edit_round(clients: list[Session], target: str, round_no: int) -> list[tuple[int, str]]:
+    """Every client opens the edit page, then all save it at once; (status, body) each."""
+    barrier = threading.Barrier(len(clients))
+    results: list[tuple[int, str] | BaseException | None] = [None] * len(clients)
+
+    def client(i: int) -> None:
+        session = clients[i]
+        try:
+            page = session.get(target, timeout=30).text
+            data = {
+                "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken"),
+                TOKEN_FIELD: _hidden(page, TOKEN_FIELD),
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "email": "",
+                "notes": f"round {round_no} client {i}",
+            }
+            barrier.wait(timeout=30)
+            response = session.post(
+                target,
+                data=data,
+                headers={"Referer": target},
+                allow_redirects=False,
+                timeout=30,
+            )
+            results[i] = (response.status_code, response.text)
+        except BaseException as exc:
+            barrier.abort()
+            results[i] = exc
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    outcomes = [r for r in results if isinstance(r, tuple)]
+    assert len(outcomes) == len(clients), results
+    return outcomes
+
+
+def test_concurrent_edit_page_saves_have_one_winner_and_no_5xx(live_server, sessions):  # noqa: F811
+    """Django's UpdateView door: the losers get the conflict page back (200), never a 500."""
+    customer = CustomerFactory(customer_id="NRedit")
+    target = f"{live_server.url}/customers/{customer.pk}/edit/"
+    for round_no in range(DELETE_ROUNDS):
+        outcomes = _edit_round(sessions, target, round_no)
+        statuses = [status for status, _ in outcomes]
+        assert statuses.count(302) == 1, statuses
+        assert statuses.count(200) == CLIENTS - 1, statuses
+        assert all('id="etag-lock-conflict"' in text for status, text in outcomes if status == 200)
+        winner = statuses.index(302)
+        row = Customer.objects.get(pk=customer.pk)
+        assert (row.version, row.notes) == (2 + round_no, f"round {round_no} client {winner}")
