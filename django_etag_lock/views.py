@@ -201,8 +201,14 @@ class VersionedUpdateViewMixin(_VersionedViewBase, _EditBase):
         if current is None or token is None:
             return self.etag_lock_deleted(form, exc, report)
         changes = form.etag_lock_changes(current)
-        initial = {**self.get_initial(), **{c.name: c.mine for c in changes if c.keeps_mine}}
-        resolve = self.get_form_class()(instance=current, initial=initial, prefix=self.prefix)
+        self.object = current
+        # The view's own form kwargs (a subclass may add some), unbound, over the row now.
+        kwargs = {k: v for k, v in self.get_form_kwargs().items() if k not in ("data", "files")}
+        kwargs["initial"] = {
+            **kwargs.get("initial", {}),
+            **{c.name: c.mine for c in changes if c.keeps_mine},
+        }
+        resolve = self.get_form_class()(**kwargs)
         assert isinstance(resolve, VersionedModelFormMixin)
         # A plain "Save" still names the version the editor started from, so it conflicts
         # again; only the explicit overwrite submits the current one.
@@ -215,7 +221,6 @@ class VersionedUpdateViewMixin(_VersionedViewBase, _EditBase):
             overwrite_token=resolve.etag_lock_snapshot(current).sign(),
         )
         conflict = dataclasses.replace(conflict, overwrite_key=resolve.etag_lock_overwrite_key)
-        self.object = current
         return self.render_to_response(
             self.get_context_data(form=resolve, etag_lock_conflict=conflict)
         )
@@ -326,7 +331,8 @@ class VersionedDeleteViewMixin(_VersionedViewBase, _DeleteBase):
             )
         self.object = current
         conflict = self.get_conflict_report().for_delete(current, token)
-        confirm = self.get_form_class()(instance=current, prefix=self.get_prefix())
+        kwargs = {k: v for k, v in self.get_form_kwargs().items() if k not in ("data", "files")}
+        confirm = self.get_form_class()(**kwargs)
         return self.render_to_response(
             self.get_context_data(form=confirm, etag_lock_conflict=conflict)
         )
