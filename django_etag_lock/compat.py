@@ -1,4 +1,4 @@
-"""Every use of private (or internal) Django, DRF and drf-spectacular API, in one place.
+"""Every use of private (or internal) Django, DRF, drf-spectacular and django-ninja API.
 
 Each entry is a small function or name, with the versions it was checked against and a
 test in ``tests/test_compat.py`` that pins its signature and behaviour on every
@@ -10,7 +10,8 @@ those libraries.
 This module imports only Django: the DRF and drf-spectacular entries take the object
 they work on, so the core (models, querysets) can import it without either installed.
 
-Checked against: Django 5.2, 6.0, 6.1; DRF 3.15 to 3.18; drf-spectacular 0.28 to 0.30.
+Checked against: Django 5.2, 6.0, 6.1; DRF 3.15 to 3.18; drf-spectacular 0.28 to 0.30;
+django-ninja 1.7 (its one entry is a name; this module does not import Ninja).
 """
 
 from __future__ import annotations
@@ -144,6 +145,23 @@ def spectacular_response_for_code(
     """
     result: dict[str, Any] = schema._get_response_for_code(serializer, status_code, media_types)
     return result
+
+
+# -- django-ninja ---------------------------------------------------------------------
+# The one private touch of django_etag_lock.ninja. Checked: django-ninja 1.7.
+
+NINJA_RUN_CHECKS = "_run_checks"
+"""``Operation._run_checks(self, request)``: Ninja's authentication and throttling, which
+``Operation.run()`` calls before it validates the request's parameters and body; it
+returns ``None`` or the refusal's response (``AsyncOperation``'s is a coroutine). The
+operations ``etag_lock()`` installs override it to load the row and evaluate the
+preconditions right after it: 401/403 first, then 404, 304/412/428, and only then Ninja's
+422. Ninja has no public hook between the two; ``decorate_view`` wraps all of ``run()``,
+before authentication. The override is a method (it cannot be wrapped from here); the name,
+parameters and call order are pinned by ``tests/test_compat.py``."""
+
+NINJA_RUN_CHECKS_PARAMETERS = ("self", "request")
+"""The parameters of ``Operation._run_checks`` the override relies on, in order."""
 
 
 # --- admin ---

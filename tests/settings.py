@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # the demo's offline Swagger UI (/api/docs/)
+    "ninja",
     "django_etag_lock",
     "tests.testapp",
     "customers",

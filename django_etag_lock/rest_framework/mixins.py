@@ -8,11 +8,13 @@ underscore are internal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -142,6 +144,8 @@ class ETagLockMixin(_ViewBase):
     a router need none (``<basename>-detail``)."""
     etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
         {"retrieve", "update", "partial_update", "create"}
+        # adrf's async viewset actions.
+        | {"aretrieve", "aupdate", "partial_aupdate", "acreate"}
     )
     """Viewset actions whose 200/201 responses are the object's representation."""
 
@@ -567,13 +571,83 @@ class ETagLockMixin(_ViewBase):
             problems.unique_conflict_detail(violation.fields), fields=violation.fields
         )
 
+    # -- async views (adrf) -------------------------------------------------------------
+    # adrf's async viewsets load the row with aget_object() and write through
+    # perform_acreate/aupdate/adestroy (serializer.asave(), instance.adelete()). The same
+    # checks run there; anything that may query (the write and its transaction, the
+    # reload after a lost race, permissions and the representation of a 412) runs in one
+    # worker thread, since Django's atomic() cannot span awaits.
+
+    async def aget_object(self) -> Any:
+        """The row, after 404 and 403, with the request's preconditions checked on it."""
+        instance = await super().aget_object()  # type: ignore[misc]
+        try:
+            self.check_preconditions(instance)
+        except PreconditionError as exc:
+            exc.etag_lock_response = await sync_to_async(self.precondition_response)(exc)  # type: ignore[attr-defined]
+            raise
+        return instance
+
+    async def perform_acreate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self._etag_lock_model()
+        self._etag_lock_strip_version(serializer)
+        await self._etag_lock_awrite(None, super().perform_acreate, serializer)  # type: ignore[misc]
+        instance = serializer.instance
+        if isinstance(instance, Model):
+            self._etag_lock_check_model(type(instance))
+            self.etag_lock_object = instance
+
+    async def perform_aupdate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        instance = serializer.instance
+        assert isinstance(instance, Model)
+        self._etag_lock_pin(instance)
+        self._etag_lock_strip_version(serializer)
+        await self._etag_lock_awrite(instance, super().perform_aupdate, serializer)  # type: ignore[misc]
+        if isinstance(serializer.instance, Model):
+            self.etag_lock_object = serializer.instance
+
+    async def perform_adestroy(self, instance: Model) -> None:
+        self._etag_lock_pin(instance)
+        await self._etag_lock_awrite(instance, super().perform_adestroy, instance)  # type: ignore[misc]
+        self.etag_lock_object = None
+
+    async def _etag_lock_awrite(
+        self, instance: Model | None, write: Callable[..., Awaitable[Any]], *args: Any
+    ) -> None:
+        """Run the async ``write`` inside :meth:`etag_lock_write`, in one worker thread."""
+
+        def run() -> None:
+            try:
+                with self.etag_lock_write(instance):
+                    # The ORM calls write makes through sync_to_async come back to
+                    # this thread, so they run inside the transaction.
+                    async_to_sync(write)(*args)
+            except PreconditionError as exc:
+                exc.etag_lock_response = self.precondition_response(exc)  # type: ignore[attr-defined]
+                raise
+
+        await sync_to_async(run)()
+
     def handle_exception(self, exc: Exception) -> Response:
+        prepared = getattr(exc, "etag_lock_response", None)
+        if isinstance(exc, PreconditionError) and isinstance(prepared, Response):
+            set_rollback()
+            self.report_refused_write(exc)
+            return prepared
         if isinstance(exc, _CreateAtTarget):
             try:
                 return self.create_at_target(self.request)
             except Exception as error:  # answered like any error of the request
                 return self.handle_exception(error)
         reported = False
+        if isinstance(exc, StaleObjectError) and _in_event_loop():
+            # An async hook wrote outside perform_a*(): no reload from the event loop.
+            exc, reported = (
+                PreconditionFailed(
+                    problems.conflict_detail(exc), reason=problems.conflict_reason(exc)
+                ),
+                True,
+            )
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.
             # The ORM has reported it already.
@@ -707,6 +781,14 @@ class ETagLockMixin(_ViewBase):
         if negotiated_html(request):
             return ProblemBrowsableAPIRenderer()
         return ProblemJSONRenderer()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]

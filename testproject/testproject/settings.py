@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally at /api/docs/
+    "ninja",
     "django_etag_lock",
     "customers",
 ]

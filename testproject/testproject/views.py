@@ -39,6 +39,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "walkthrough_command": manage("conflict_walkthrough"),
         "password_command": manage("demo", "--password", "..."),
         "docs_command": f"{python()} -m pip install -e '.[docs]' && {python()} -m mkdocs serve",
+        "ninja_url": _url(base, "ninja:list_customers"),
+        "ninja_docs_url": _url(base, "ninja:openapi-view"),
     }
     if customer is not None:
         context.update(
@@ -47,5 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
             etag=make_etag(customer.version),
             next_etag=make_etag(customer.version + 1),
             hal_customer_url=_url(base, "hal:customer", customer.customer_id),
+            edit_url=_url(base, "customer-edit", customer.pk),
+            ninja_customer_url=_url(base, "ninja:get_customer", customer.pk),
+            json_url=_url(base, "customer-json", customer.pk),
+            async_url=_url(base, "async-customer-detail", customer.pk),
         )
     return render(request, "home.html", context)
