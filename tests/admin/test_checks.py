@@ -59,12 +59,11 @@ def test_e002_is_silent_for_a_versioned_model(site: admin.AdminSite) -> None:
     assert site.get_model_admin(Book).check() == []
 
 
-@pytest.mark.django_db
 def test_manage_py_check_fails_with_e002(site: admin.AdminSite) -> None:
     site.register(PlainBook, VersionedModelAdmin)
 
     with pytest.raises(SystemCheckError, match=r"django_etag_lock\.E002"):
-        call_command("check")
+        call_command("check", databases=[])
 
 
 def test_manage_py_check_passes_once_the_admin_is_fixed(site: admin.AdminSite) -> None:
@@ -72,7 +71,7 @@ def test_manage_py_check_passes_once_the_admin_is_fixed(site: admin.AdminSite) -
     site.unregister(PlainBook)
     site.register(PlainBook, admin.ModelAdmin)
 
-    call_command("check", stdout=None)
+    call_command("check", databases=[], stdout=None)
 
 
 def test_unversioned_admin_used_anyway_fails_with_the_fix_named(site: admin.AdminSite) -> None:
