@@ -376,7 +376,7 @@ class ETagLockMixin(_ViewBase):
 
     def etag_lock_writes_atomically(self) -> bool:
         value = self.etag_lock_atomic_writes
-        return conf.ATOMIC_WRITES if value is None else bool(value)
+        return bool(conf.ATOMIC_WRITES) if value is None else bool(value)
 
     def etag_lock_includes_representation(self) -> bool:
         value = self.etag_lock_include_representation_on_412
