@@ -116,9 +116,12 @@ def execute_compare_and_set(
     The only place the compiled statement meets the database: wrap this function to
     change how its errors surface.
     """
-    with connection.cursor() as cursor:
+    cursor = connection.cursor()
+    try:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+    finally:
+        cursor.close()
 
 
 def log_fallback(model: type[Model], reason: str) -> None:
@@ -215,8 +218,8 @@ def update(
 
     plain = _PLAIN_TYPES
     params: list[Any] = []
-    fields: list[Any] = []
-    nulls: list[bool] = []
+    names: list[str] = []
+    nulls: list[bool] | None = [] if _NULL_IS_LITERAL else None
     for field, _model, value in values:
         if type(value) not in plain and (
             hasattr(value, "resolve_expression") or hasattr(value, "prepare_database_save")
@@ -227,8 +230,10 @@ def update(
         if type(prepared) not in plain and hasattr(prepared, "as_sql"):
             log_fallback(type(instance), "expression")
             return django_path()
-        fields.append(field)
-        if prepared is None and _NULL_IS_LITERAL:
+        names.append(field.attname)
+        if nulls is None:
+            params.append(prepared)
+        elif prepared is None:
             nulls.append(True)
         else:
             nulls.append(False)
@@ -238,10 +243,10 @@ def update(
     params.append(expected)
     params.append(pk.get_db_prep_value(pk.get_prep_value(pk_val), connection, prepared=True))
 
-    key = (type(connection), model, tuple(fields), tuple(nulls))
+    key = (type(connection), model, tuple(names), tuple(nulls) if nulls is not None else ())
     sql = _statements.get(key)
     if sql is None:
-        return _compile(instance, key, connection, fields, params, django_path)
+        return _compile(instance, key, connection, [f for f, _, _ in values], params, django_path)
     if isinstance(sql, _Refused):
         log_fallback(type(instance), str(sql))
         return django_path()
@@ -295,9 +300,7 @@ def compiled_statement(
     ``nulls`` says which of them are NULL (only part of the key before Django 6.1).
     """
     connection = connections[using]
-    meta = model._meta
-    by_name = {f.attname: f for f in meta.local_concrete_fields}
-    mask = tuple(nulls) if _NULL_IS_LITERAL and nulls else (False,) * len(fields)
-    key = (type(connection), meta.concrete_model, tuple(by_name[n] for n in fields), mask)
+    mask = (tuple(nulls) or (False,) * len(fields)) if _NULL_IS_LITERAL else ()
+    key = (type(connection), model._meta.concrete_model, tuple(fields), mask)
     sql = _statements.get(key)
     return None if sql is None or isinstance(sql, _Refused) else sql

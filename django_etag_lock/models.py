@@ -182,7 +182,12 @@ class VersionedModel(models.Model):
         # first six arguments since Django 1.x; 6.0 added returning_fields, passed on
         # through *args). It runs once per table, so with multi-table inheritance the
         # condition lands on whichever table holds the version column.
-        index = next((i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None)
+        if values and isinstance(values[0][0], VersionField):
+            index: int | None = 0  # declared first, so usually first
+        else:
+            index = next(
+                (i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None
+            )
         if index is None:
             return super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs

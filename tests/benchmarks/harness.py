@@ -4,7 +4,9 @@ Each round times ``iterations`` calls of every case back to back, in forward ord
 even rounds and reverse order on odd rounds, so slow drift of the machine (thermal,
 other processes, database checkpoints) lands on all cases alike. The figure kept per
 round is nanoseconds per call; the report is the median over rounds, and the
-"throughput ratio" ``median(baseline) / median(variant)`` (above 1 is faster).
+"throughput ratio": the median over rounds of ``baseline / variant`` within each round
+(above 1 is faster). A ratio per round pairs each variant with the baseline timed next
+to it, so a burst of load from other processes lands on both sides of the same ratio.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,7 +27,8 @@ class Case:
     name: str
     op: Callable[[int], object]
     setup: Callable[[int], object] | None = None
-    role: str = "variant"  # "baseline", "variant" or "anchor"
+    role: str = "variant"  # "baseline", "variant", "anchor" or "reference"
+    context: Callable[[], AbstractContextManager[object]] | None = None  # around the loop
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Row:
     median_ns: float
     p25_ns: float
     p75_ns: float
-    ratio: float  # median(baseline) / median(this): throughput relative to the baseline
+    ratio: float  # median over rounds of baseline / this: throughput relative to baseline
     samples_ns: list[float] = field(repr=False)
 
 
@@ -85,15 +89,16 @@ def _time_case(case: Case, iterations: int) -> float:
     if case.setup is not None:
         case.setup(iterations)
     op = case.op
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter_ns()
-        for i in range(iterations):
-            op(i)
-        elapsed = time.perf_counter_ns() - start
-    finally:
-        gc.enable()
+    with case.context() if case.context is not None else nullcontext():
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter_ns()
+            for i in range(iterations):
+                op(i)
+            elapsed = time.perf_counter_ns() - start
+        finally:
+            gc.enable()
     return elapsed / iterations
 
 
@@ -118,19 +123,18 @@ def compare(
             per_call = _time_case(case, iterations)
             if number >= warmup_rounds:
                 samples[case.name].append(per_call)
-    base = statistics.median(samples[cases[0].name])
+    base = samples[cases[0].name]
     rows = []
     for case in cases:
         values = samples[case.name]
-        median = statistics.median(values)
         rows.append(
             Row(
                 name=case.name,
                 role=case.role,
-                median_ns=median,
+                median_ns=statistics.median(values),
                 p25_ns=_quantile(values, 0.25),
                 p75_ns=_quantile(values, 0.75),
-                ratio=base / median,
+                ratio=statistics.median(b / v for b, v in zip(base, values, strict=True)),
                 samples_ns=values,
             )
         )

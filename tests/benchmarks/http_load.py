@@ -135,7 +135,7 @@ def bench_throughput(scale: Scale, port: int, rows: dict[str, list[int]]) -> Gro
         order = cases if number % 2 == 0 else list(reversed(cases))
         for key, _, _ in order:
             runs[key].append(_run_wrk(port, key, rows[key], scale.http_seconds))
-    base_ns = statistics.median(1e9 / r["rps"] for r in runs[cases[0][0]])
+    base_per_request = [1e9 / r["rps"] for r in runs[cases[0][0]]]
     result_rows = []
     extra: dict[str, Any] = {}
     for key, name, role in cases:
@@ -148,7 +148,9 @@ def bench_throughput(scale: Scale, port: int, rows: dict[str, list[int]]) -> Gro
                 median,
                 min(per_request),
                 max(per_request),
-                base_ns / median,
+                statistics.median(
+                    b / v for b, v in zip(base_per_request, per_request, strict=True)
+                ),
                 per_request,
             )
         )

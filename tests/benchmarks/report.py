@@ -8,6 +8,9 @@ from typing import Any
 
 SHORT = {
     "orm-save": "ORM save()",
+    "orm-save-atomic": "ORM save() in a transaction",
+    "orm-save-1": "ORM save(), 1 column",
+    "orm-save-20": "ORM save(), 20 columns",
     "orm-delete": "ORM delete()",
     "orm-cas": "ORM queryset update",
     "orm-bulk-update": "ORM bulk_update()",

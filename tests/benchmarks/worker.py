@@ -33,6 +33,8 @@ from tests.benchmarks.scale import FULL, QUICK, Scale  # noqa: E402
 
 SUITES: dict[str, Callable[[Scale], Group | list[Group] | None]] = {
     "orm-save": orm.bench_save,
+    "orm-save-atomic": orm.bench_save_in_transaction,
+    "orm-save-width": orm.bench_save_width,
     "orm-delete": orm.bench_delete,
     "orm-cas": orm.bench_compare_and_set,
     "orm-bulk-update": orm.bench_bulk_update,
