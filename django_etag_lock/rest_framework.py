@@ -20,20 +20,22 @@ turns its outcome into responses:
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
+from rest_framework.mixins import CreateModelMixin, DestroyModelMixin, UpdateModelMixin
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import clone_request
 from rest_framework.response import Response
@@ -44,6 +46,7 @@ from rest_framework.viewsets import ModelViewSet
 
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
+    _IF_MATCH_REQUIRED_METHODS,
     Decision,
     Outcome,
     evaluate_preconditions,
@@ -315,6 +318,93 @@ class ETagLockSchema(DefaultSchema):
 # -- the mixin ------------------------------------------------------------------------
 
 
+_STOCK_DEFINERS: dict[str, tuple[type[Any], ...]] = {
+    "perform_create": (CreateModelMixin,),
+    "perform_update": (UpdateModelMixin,),
+    "perform_destroy": (DestroyModelMixin,),
+}
+_STOCK_SERIALIZER = (serializers.BaseSerializer, serializers.ModelSerializer)
+_STOCK_MODEL = (Model, VersionedModel)
+_static_verdicts: dict[tuple[Any, ...], bool] = {}
+_to_many_names: dict[type[Model], frozenset[str]] = {}
+
+
+def _only_defined_by(cls: type[Any], name: str, allowed: tuple[type[Any], ...]) -> bool:
+    """``name`` is defined nowhere in ``cls``'s MRO but in ``allowed`` (and our mixin)."""
+    return all(
+        klass in allowed or klass is ETagLockMixin
+        for klass in cls.__mro__
+        if name in klass.__dict__
+    )
+
+
+def _to_many(model: type[Model]) -> frozenset[str]:
+    try:
+        return _to_many_names[model]
+    except KeyError:
+        pass
+    names: set[str] = set()
+    for field in model._meta.get_fields():
+        if field.many_to_many or field.one_to_many:
+            names.add(field.name)
+            if field.auto_created and not field.concrete:
+                accessor = field.get_accessor_name()  # type: ignore[union-attr]
+                if accessor:
+                    names.add(str(accessor))
+    _to_many_names[model] = frozenset(names)
+    return _to_many_names[model]
+
+
+def single_statement_write(
+    view_class: type[Any],
+    action: str,
+    model: type[Model],
+    serializer: serializers.BaseSerializer[Any] | None,
+) -> bool:
+    """Whether a DRF write is known to be a single statement (no transaction needed).
+
+    ``action`` is ``"create"``, ``"update"`` or ``"destroy"``. True only when the view's
+    and serializer's write hooks are DRF's own, the model's ``save()``/``save_base()``
+    (or ``delete()``) are Django's and ``VersionedModel``'s, the model has no parent
+    tables, no ``pre_save``/``post_save`` receiver is connected for it (``sender=None``
+    included), and the validated data holds no to-many relation. A destroy is one
+    statement or runs in ``VersionedModel.delete()``'s own transaction. The checks on
+    classes are cached; receivers and data are looked at on every call.
+    """
+    key = (view_class, action, model, type(serializer))
+    static = _static_verdicts.get(key)
+    if static is None:
+        static = _only_defined_by(
+            view_class, f"perform_{action}", _STOCK_DEFINERS[f"perform_{action}"]
+        )
+        if action == "destroy":
+            static = static and _only_defined_by(model, "delete", _STOCK_MODEL)
+        else:
+            static = (
+                static
+                and not model._meta.parents
+                and _only_defined_by(model, "save", _STOCK_MODEL)
+                and _only_defined_by(model, "save_base", _STOCK_MODEL)
+                and serializer is not None
+                and all(
+                    _only_defined_by(type(serializer), name, _STOCK_SERIALIZER)
+                    for name in ("save", "create", "update")
+                )
+            )
+        _static_verdicts[key] = static
+    if not static:
+        return False
+    if action == "destroy":
+        return True
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        return False
+    validated = getattr(serializer, "validated_data", None)
+    if not isinstance(validated, dict):
+        return False
+    to_many = _to_many(model)
+    return not any(name in to_many for name in validated)
+
+
 def declared_model(view_class: type[Any]) -> type[Model] | None:
     """The model a view class declares through ``queryset`` or ``serializer_class``."""
     queryset = getattr(view_class, "queryset", None)
@@ -350,8 +440,9 @@ class ETagLockMixin(_ViewBase):
     """A modification timestamp field: sends Last-Modified, honours If-(Un)Modified-Since."""
     etag_lock_include_representation_on_412: bool | None = None
     """412 bodies carry ``current`` (``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``)."""
-    etag_lock_atomic_writes: bool | None = None
-    """Writes run in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``)."""
+    etag_lock_atomic_writes: bool | Literal["auto"] | None = None
+    """Writes in ``transaction.atomic``: ``True``, ``False`` or ``"auto"``
+    (``ETAG_LOCK_ATOMIC_WRITES``)."""
     etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
         {"retrieve", "update", "partial_update", "create"}
     )
@@ -374,9 +465,16 @@ class ETagLockMixin(_ViewBase):
         value = self.etag_lock_allow_star
         return conf.ALLOW_IF_MATCH_STAR if value is None else bool(value)
 
-    def etag_lock_writes_atomically(self) -> bool:
+    def etag_lock_atomic_mode(self) -> bool | Literal["auto"]:
+        """``True``, ``False`` or ``"auto"``: the view's attribute, else the setting."""
         value = self.etag_lock_atomic_writes
-        return bool(conf.ATOMIC_WRITES) if value is None else bool(value)
+        if value is None:
+            return conf.ATOMIC_WRITES
+        return "auto" if value == "auto" else bool(value)
+
+    def etag_lock_writes_atomically(self) -> bool:
+        """Whether writes may run in a transaction at all (the mode is not ``False``)."""
+        return self.etag_lock_atomic_mode() is not False
 
     def etag_lock_includes_representation(self) -> bool:
         value = self.etag_lock_include_representation_on_412
@@ -444,11 +542,30 @@ class ETagLockMixin(_ViewBase):
         # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
         # the request under another method to probe forms.
         method = request._request.method or str(request.method)
+        current_etag = self.get_etag(instance)
+        if_match = meta.get("HTTP_IF_MATCH")
+        if "HTTP_IF_NONE_MATCH" not in meta and "HTTP_IF_MODIFIED_SINCE" not in meta:
+            # The two common requests, decided without parsing: no conditional header
+            # at all (a read, or a write that need not send If-Match), and If-Match
+            # naming exactly our current strong tag (If-Unmodified-Since is then ignored,
+            # RFC 9110 section 13.1.4). Everything else goes to evaluate_preconditions.
+            if if_match is None:
+                if "HTTP_IF_UNMODIFIED_SINCE" not in meta and (
+                    method.upper() not in _IF_MATCH_REQUIRED_METHODS
+                    or not self.etag_lock_requires_if_match()
+                ):
+                    self.etag_lock_object = instance
+                    self.etag_lock_version = getattr(instance, VERSION_FIELD)
+                    return
+            elif if_match == current_etag and current_etag.startswith('"'):
+                self.etag_lock_object = instance
+                self.etag_lock_version = getattr(instance, VERSION_FIELD)
+                return
         decision = evaluate_preconditions(
             method=method,
-            current_etag=self.get_etag(instance),
+            current_etag=current_etag,
             last_modified=self.get_last_modified(instance),
-            if_match=meta.get("HTTP_IF_MATCH"),
+            if_match=if_match,
             if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
             if_unmodified_since=meta.get("HTTP_IF_UNMODIFIED_SINCE"),
             if_modified_since=meta.get("HTTP_IF_MODIFIED_SINCE"),
@@ -486,19 +603,77 @@ class ETagLockMixin(_ViewBase):
             return router.db_for_write(type(instance), instance=instance)
         return router.db_for_write(self.etag_lock_model())
 
+    def etag_lock_under_atomic_requests(self, using: str) -> bool:
+        """The request runs in ``ATOMIC_REQUESTS``' transaction on ``using``.
+
+        Then a write opens no savepoint of its own: a 412 marks the request's
+        transaction for rollback (``handle_exception``), which undoes everything the
+        request wrote, exactly as DRF does for any error under ``ATOMIC_REQUESTS``.
+        """
+        connection = connections[using]
+        return bool(connection.in_atomic_block and connection.settings_dict.get("ATOMIC_REQUESTS"))
+
+    def etag_lock_needs_transaction(
+        self,
+        action: str,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None = None,
+        using: str | None = None,
+    ) -> bool:
+        """Whether this write runs in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``).
+
+        ``action`` is ``"create"``, ``"update"`` or ``"destroy"``. With ``"auto"`` a
+        transaction opens unless :func:`single_statement_write` says the write is one
+        statement (docs/settings.md has the rule).
+        """
+        mode = self.etag_lock_atomic_mode()
+        if mode is False:
+            return False
+        if self.etag_lock_under_atomic_requests(using or self.etag_lock_using(instance)):
+            return False
+        if mode is True:
+            return True
+        model = type(instance) if instance is not None else self.etag_lock_model()
+        return not single_statement_write(type(self), action, model, serializer)
+
+    def etag_lock_perform(
+        self,
+        action: str,
+        write: Callable[[Any], None],
+        argument: Any,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None = None,
+    ) -> None:
+        """Run ``write(argument)``, in a transaction when needed; a lost race is a 412."""
+        if type(self).etag_lock_write is not ETagLockMixin.etag_lock_write:
+            # A subclass customised the transaction around writes: keep honouring it.
+            with self.etag_lock_write(instance):
+                write(argument)
+            return
+        try:
+            using = self.etag_lock_using(instance)
+            if self.etag_lock_needs_transaction(action, instance, serializer, using):
+                with transaction.atomic(using=using):
+                    write(argument)
+            else:
+                write(argument)
+        except StaleObjectError as exc:
+            raise self.write_conflict_exception(exc) from exc
+
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
-        """One transaction around the request's writes; a lost race becomes a 412.
+        """A transaction around writes (unless turned off); a lost race becomes a 412.
 
-        Everything written inside (nested serializers, signal receivers) is rolled
-        back when the compare-and-set loses.
+        For code of your own that writes: everything written inside (nested
+        serializers, signal receivers) is rolled back when the compare-and-set loses.
+        The stock ``perform_*`` hooks use :meth:`etag_lock_needs_transaction` instead,
+        which opens one only when the write can be more than one statement.
         """
-        # Without the transaction (an opt-out for views whose writes are the one UPDATE or
-        # DELETE), the compare-and-set still decides; only the other writes a request
-        # might make before it (pre_save receivers, nested writes) would not be undone.
+        using = self.etag_lock_using(instance)
         guard = (
-            transaction.atomic(using=self.etag_lock_using(instance))
+            transaction.atomic(using=using)
             if self.etag_lock_writes_atomically()
+            and not self.etag_lock_under_atomic_requests(using)
             else nullcontext()
         )
         try:
@@ -553,8 +728,7 @@ class ETagLockMixin(_ViewBase):
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         self.etag_lock_model()
         self.etag_lock_strip_version(serializer)
-        with self.etag_lock_write():
-            super().perform_create(serializer)  # type: ignore[misc]
+        self.etag_lock_perform("create", super().perform_create, serializer, None, serializer)  # type: ignore[misc]
         instance = serializer.instance
         if isinstance(instance, Model):
             self.etag_lock_check_model(type(instance))
@@ -565,15 +739,13 @@ class ETagLockMixin(_ViewBase):
         assert isinstance(instance, Model)
         self.etag_lock_pin(instance)
         self.etag_lock_strip_version(serializer)
-        with self.etag_lock_write(instance):
-            super().perform_update(serializer)  # type: ignore[misc]
+        self.etag_lock_perform("update", super().perform_update, serializer, instance, serializer)  # type: ignore[misc]
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
     def perform_destroy(self, instance: Model) -> None:
         self.etag_lock_pin(instance)
-        with self.etag_lock_write(instance):
-            super().perform_destroy(instance)  # type: ignore[misc]
+        self.etag_lock_perform("destroy", super().perform_destroy, instance, instance)  # type: ignore[misc]
         self.etag_lock_object = None
 
     def etag_lock_pin(self, instance: Model) -> None:
@@ -648,8 +820,10 @@ class ETagLockMixin(_ViewBase):
         if isinstance(exc, NotModified):
             return self.not_modified_response(exc.instance)
         if isinstance(exc, PreconditionError):
+            # Built before the rollback mark: the body may read the row (ATOMIC_REQUESTS).
+            response = self.precondition_response(exc)
             set_rollback()
-            return self.precondition_response(exc)
+            return response
         return super().handle_exception(exc)
 
     def finalize_response(
