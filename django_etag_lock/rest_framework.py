@@ -9,9 +9,10 @@ turns its outcome into responses:
 - ``get_object()`` loads the row (404 and 403 come first), then evaluates the request's
   preconditions against it: 304, 412, 428 or 400 stop the request before the body is
   validated.
-- ``perform_create/update/destroy`` run in ``transaction.atomic``; the write compares
-  the version the preconditions were checked against, in the UPDATE/DELETE itself, so a
-  race lost since the check is a 412 and every write of the request is rolled back.
+- ``perform_create/update/destroy`` compare the version the preconditions were checked
+  against, in the UPDATE/DELETE itself, so a race lost since the check is a 412; writes
+  that can span statements run in ``transaction.atomic`` so all of them are rolled back
+  (``ETAG_LOCK_ATOMIC_WRITES``, :func:`single_statement_write`).
 - Responses about the row carry ``ETag`` (and ``Last-Modified`` when configured) with
   ``Cache-Control``; 412, 428 and the 400 for a malformed validator are RFC 9457 problem
   details, ``application/problem+json`` whatever the request's ``Accept``.
@@ -326,6 +327,7 @@ _STOCK_DEFINERS: dict[str, tuple[type[Any], ...]] = {
 _STOCK_SERIALIZER = (serializers.BaseSerializer, serializers.ModelSerializer)
 _STOCK_MODEL = (Model, VersionedModel)
 _static_verdicts: dict[tuple[Any, ...], bool] = {}
+_checked_views: set[tuple[Any, ...]] = set()
 _to_many_names: dict[type[Model], frozenset[str]] = {}
 
 
@@ -508,12 +510,14 @@ class ETagLockMixin(_ViewBase):
     def get_validator_headers(self, instance: Model) -> dict[str, str]:
         """ETag, Last-Modified and Cache-Control for a response describing ``instance``."""
         headers = {"ETag": self.get_etag(instance)}
-        last_modified = self.get_last_modified(instance)
-        if last_modified is not None:
-            headers["Last-Modified"] = format_http_date(last_modified)
-        if conf.CACHE_CONTROL:
+        if self.etag_lock_last_modified_field:
+            last_modified = self.get_last_modified(instance)
+            if last_modified is not None:
+                headers["Last-Modified"] = format_http_date(last_modified)
+        cache_control = conf.CACHE_CONTROL
+        if cache_control:
             # Caches may store the tagged response but must revalidate it before reuse.
-            headers["Cache-Control"] = conf.CACHE_CONTROL
+            headers["Cache-Control"] = cache_control
         return headers
 
     # -- the model --------------------------------------------------------------------
@@ -524,7 +528,11 @@ class ETagLockMixin(_ViewBase):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.etag_lock_check_model(declared_model(type(self)))
+        cls = type(self)
+        key = (cls, getattr(cls, "queryset", None), getattr(cls, "serializer_class", None))
+        if key not in _checked_views:
+            self.etag_lock_check_model(declared_model(cls))
+            _checked_views.add(key)
 
     # -- preconditions ----------------------------------------------------------------
 
@@ -536,12 +544,14 @@ class ETagLockMixin(_ViewBase):
 
     def check_preconditions(self, instance: Model) -> None:
         """Evaluate RFC 9110 section 13 against ``instance``; raise unless it may proceed."""
-        self.etag_lock_check_model(type(instance))
+        if not isinstance(instance, VersionedModel):
+            self.etag_lock_check_model(type(instance))
         request = self.request
-        meta = request.META
+        django_request = request._request
+        meta = django_request.META
         # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
         # the request under another method to probe forms.
-        method = request._request.method or str(request.method)
+        method = django_request.method or str(request.method)
         current_etag = self.get_etag(instance)
         if_match = meta.get("HTTP_IF_MATCH")
         if "HTTP_IF_NONE_MATCH" not in meta and "HTTP_IF_MODIFIED_SINCE" not in meta:
@@ -610,8 +620,9 @@ class ETagLockMixin(_ViewBase):
         transaction for rollback (``handle_exception``), which undoes everything the
         request wrote, exactly as DRF does for any error under ``ATOMIC_REQUESTS``.
         """
-        connection = connections[using]
-        return bool(connection.in_atomic_block and connection.settings_dict.get("ATOMIC_REQUESTS"))
+        if not connections.settings[using].get("ATOMIC_REQUESTS"):
+            return False
+        return bool(connections[using].in_atomic_block)
 
     def etag_lock_needs_transaction(
         self,

@@ -40,8 +40,8 @@ HTTP_CASES = [
     ("drf-extensions", "drf-extensions APIETAGMixin", "anchor"),
     ("plain-unversioned", "plain ModelViewSet, unversioned model", "reference"),
     (
-        "etag-lock-no-atomic",
-        "ETagLockModelViewSet without transaction.atomic (experiment)",
+        "etag-lock-atomic",
+        "ETagLockModelViewSet, etag_lock_atomic_writes = True (before)",
         "reference",
     ),
 ]

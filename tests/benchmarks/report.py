@@ -17,6 +17,7 @@ SHORT = {
     "orm-growth": "ORM write vs table size",
     "drf-get": "DRF GET",
     "drf-get-patch": "DRF GET + PATCH",
+    "drf-get-patch-atomic-requests": "DRF GET + PATCH, ATOMIC_REQUESTS",
     "drf-patch": "DRF PATCH",
     "drf-412": "DRF PATCH 412/428 vs 200",
     "http-patch": "HTTP PATCH loop",

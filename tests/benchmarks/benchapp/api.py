@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Model
 from rest_framework import serializers, viewsets
 from rest_framework_extensions.etag.mixins import APIETAGMixin
 
-from django_etag_lock.exceptions import StaleObjectError
 from tests.benchmarks.benchapp.models import Item, PlainItem
 
 try:
@@ -70,19 +66,14 @@ if ETagLockModelViewSet is not None:
         queryset = Item.objects.all()
         serializer_class = ItemSerializer
 
-    class LockedNoTransactionViewSet(LockedViewSet):
-        """Experiment: the same, without the transaction around the write.
+    class LockedAlwaysAtomicViewSet(LockedViewSet):
+        """The same with ``etag_lock_atomic_writes = True``: every write in a transaction.
 
-        Measures what ``transaction.atomic`` in ``etag_lock_write()`` costs (BEGIN and
-        COMMIT round trips); safe only when the write is a single statement.
+        What every write cost before ``"auto"`` became the default (BEGIN and COMMIT round
+        trips, or a savepoint inside ``ATOMIC_REQUESTS``).
         """
 
-        @contextmanager
-        def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
-            try:
-                yield
-            except StaleObjectError as exc:
-                raise self.write_conflict_exception(exc) from exc
+        etag_lock_atomic_writes = True
 
     VIEWSETS["etag-lock"] = LockedViewSet
-    VIEWSETS["etag-lock-no-atomic"] = LockedNoTransactionViewSet
+    VIEWSETS["etag-lock-atomic"] = LockedAlwaysAtomicViewSet
