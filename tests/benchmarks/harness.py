@@ -12,6 +12,7 @@ to it, so a burst of load from other processes lands on both sides of the same r
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -139,6 +140,7 @@ def compare(
             )
         )
     group = Group(key, title, rounds, iterations, rows, target, notes)
+    group.extra["load_1min"] = round(os.getloadavg()[0], 2)
     print(format_group(group), flush=True)
     return group
 
@@ -153,4 +155,6 @@ def format_group(group: Group) -> str:
     if group.target is not None:
         verdict = "met" if group.target_met else "MISSED"
         lines.append(f"   target: {group.target.text} -> {verdict}")
+    if "load_1min" in group.extra:
+        lines.append(f"   load average (1 min) at the end: {group.extra['load_1min']}")
     return "\n".join(lines)

@@ -57,7 +57,7 @@ def _free_port() -> int:
 def gunicorn(workers: int) -> Iterator[int]:
     """The benchmark project under gunicorn on 127.0.0.1; stopped on exit, whatever happens."""
     connections.close_all()
-    port = _free_port()
+    port = int(os.environ.get("BENCH_HTTP_PORT") or _free_port())
     command = [
         sys.executable,
         "-m",

@@ -120,6 +120,9 @@ def _group_table(group: dict[str, Any]) -> list[str]:
     lines = [f"**{group['title']}** — {group['rounds']} rounds x {group['iterations']}"]
     if group.get("notes"):
         lines[0] += f". {group['notes']}"
+    load = group.get("extra", {}).get("load_1min")
+    if load is not None:
+        lines[0] += f" Load average (1 min) at its end: {load}."
     lines.append("")
     if http:
         lines.append("| case | role | time/request | p50 | p95 | throughput | ratio |")
@@ -202,9 +205,9 @@ def markdown(
         "",
         "What versioning costs: each variant is timed against its baseline **in the same "
         "process run, interleaved** (forward order on even rounds, reverse on odd ones, so "
-        "drift of the machine lands on both), and reported as the median of the rounds and "
-        "the **throughput ratio** `median(baseline) / median(variant)`: above 1 is faster "
-        "than the baseline, 0.95 means 5% slower.",
+        "drift of the machine lands on both), and reported as the median time of the rounds "
+        "and the **throughput ratio**: the median over rounds of `baseline / variant` timed "
+        "in the same round. Above 1 is faster than the baseline, 0.95 means 5% slower.",
         "",
         "This page is written by the benchmark runner; do not edit it by hand.",
         "",
@@ -222,7 +225,8 @@ def markdown(
         "```",
         "",
         "Servers: `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/bench`) and "
-        "`BENCH_MARIADB_URL` (default `mysql://root@127.0.0.1:3306/bench`). This page came "
+        "`BENCH_MARIADB_URL` (default `mysql://root@127.0.0.1:3306/bench`); "
+        "`BENCH_HTTP_PORT` fixes gunicorn's port (a free one otherwise). This page came "
         f"from `{command}`.",
         "",
         "## Summary",
@@ -264,7 +268,7 @@ def markdown(
         if group.get("target_met") is False
     ]
     if findings:
-        out += ["## Missed targets: causes and proposed fixes", "", fill(findings, results).strip()]
+        out += ["## Findings", "", fill(findings, results).strip()]
         out.append("")
     elif missed:
         out += ["## Missed targets", ""]
@@ -295,11 +299,17 @@ def markdown(
 METHOD = """
 - **Timing**: `time.perf_counter_ns` around `iterations` calls of one case; one untimed
   warm-up round; garbage collection off inside the timed loop; the figure per round is
-  time per call; medians over rounds, with the 25th-75th percentiles of the rounds.
+  time per call; medians over rounds, with the 25th-75th percentiles of the rounds; the
+  ratio is the median of the per-round ratios, so a burst of load from other processes
+  lands on both sides of the same ratio. The load average at the end of each group is
+  printed with it.
 - **ORM** (`tests/benchmarks/orm.py`): models with the same columns (title, pages, notes,
   `updated_at` auto_now): `Item(VersionedModel)`, `PlainItem(models.Model)` and
   `ConcurrencyItem` with django-concurrency's `IntegerVersionField`. `save()` rewrites one
-  existing row; `delete()` removes rows created (untimed) before each round;
+  existing row (also with the compiled save turned off, the code before it; inside one
+  transaction per round, so no commit waits for the disk; and for models of 1 and 20
+  integer columns); the ceiling row runs plain `save()`'s own `UPDATE` on the DB-API
+  cursor, with no Django code; `delete()` removes rows created (untimed) before each round;
   `update_if_version()` against `PlainItem.objects.filter(pk=...).update()`;
   `bulk_update()` of many rows, one call per round. Autocommit, as in a view without
   `ATOMIC_REQUESTS`.
@@ -310,7 +320,10 @@ METHOD = """
   to the viewset and rendered, no middleware: the view layer alone, the strictest
   comparison. GET + PATCH reads the ETag of the GET and sends it as `If-Match`; the plain
   viewsets get the same headers and ignore them. drf-extensions' `APIETAGMixin` runs on
-  the unversioned model, as it is used on its own.
+  the unversioned model, as it is used on its own. The `ATOMIC_REQUESTS` group sets it on
+  the connection and runs each request in `transaction.atomic()`, as Django's handler
+  does. The baseline is plain DRF on the same versioned model, so it gets the compiled
+  save too: the DRF ratios are the cost of the mixin alone.
 - **HTTP** (`tests/benchmarks/http_load.py`): `gunicorn tests.benchmarks.wsgi` on
   127.0.0.1 (gthread workers, one thread each, keep-alive) and `wrk` on the same machine,
   one connection per wrk thread, each editing its own row in a loop with the ETag of its
