@@ -5,8 +5,8 @@ queryset, an ``UpdateQuery``, a compiler, the SQL text. For a versioned row the 
 depends on the table, the backend, the columns written and (before Django 6.1) which of
 them are NULL, so it is compiled once per such key, by Django itself, and reused:
 
-- The first save of a key runs Django's own path under ``connection.execute_wrapper()``,
-  which records the statement Django ran. The statement is kept only if it was a single
+- The first save of a key runs Django's own path under an execute wrapper (the
+  outermost one), which records the statement Django ran. The statement is kept only if it was a single
   one and its parameters are exactly the ones this module prepares
   (``Field.get_db_prep_save`` for the values, the ``exact`` lookup's preparation for the
   primary key); otherwise the key stays on Django's path for good.
@@ -276,8 +276,14 @@ def _compile(
         ran.append((sql, sql_params))
         return execute(sql, sql_params, many, context)
 
-    with connection.execute_wrapper(record):
+    # Outermost, so it records the statement as Django made it, before wrappers of the
+    # application (a SQL commenter, say) rewrite it; those run again on every reuse.
+    wrappers = connection.execute_wrappers
+    wrappers.insert(0, record)
+    try:
         result = django_path()
+    finally:
+        wrappers.remove(record)
     if len(ran) == 1 and list(ran[0][1] or ()) == params:
         _remember(key, ran[0][0])
     else:

@@ -242,6 +242,29 @@ def test_each_column_set_gets_its_own_statement(compiled_runs: list[str]) -> Non
     assert fastsave.compiled_statement(Book, "default", ["version", "title"]) == compiled_runs[0]
 
 
+def test_application_execute_wrappers_see_the_statement_and_rewrite_it_once(
+    compiled_runs: list[str],
+) -> None:
+    """A wrapper that rewrites SQL (a SQL commenter) sees each save's statement once."""
+    seen: list[str] = []
+
+    def comment(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sql = f"{sql} /* request {len(seen)} */"
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    book = Book.objects.create(title="Dune")
+    with connection.execute_wrapper(comment):
+        book.save()  # first of its key: Django's path, recorded before the comment
+        book.save()
+        book.save()
+    assert len(compiled_runs) == 2
+    assert all("/*" not in sql for sql in compiled_runs)
+    assert [sql.count("/*") for sql in seen] == [1, 1, 1]
+    assert seen[2].endswith("/* request 2 */")
+    assert Book.objects.get(pk=book.pk).version == 4
+
+
 def test_a_proxy_shares_the_statement_of_its_concrete_model(compiled_runs: list[str]) -> None:
     book = Book.objects.create(title="Dune")
     book.save()
