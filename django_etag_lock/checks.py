@@ -2,7 +2,8 @@
 
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
-integration adds ``W001`` and ``W002``.
+integration adds ``W001`` and ``W002``; the admin's own ``check()`` adds ``E002``
+(django_etag_lock/admin/checks.py).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ depends on the table, the backend, the columns written and (before Django 6.1) w
 them are NULL, so it is compiled once per such key, by Django itself, and reused:
 
 - The first save of a key runs Django's own path under an execute wrapper (the
-  outermost one), which records the statement Django ran. The statement is kept only if it was a single
-  one and its parameters are exactly the ones this module prepares
+  outermost one), which records the statement Django ran. The statement is kept only if
+  it was a single one and its parameters are exactly the ones this module prepares
   (``Field.get_db_prep_save`` for the values, the ``exact`` lookup's preparation for the
   primary key); otherwise the key stays on Django's path for good.
 - Later saves of the key prepare the values as Django would and run the kept statement
@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import django
 from django.db import connections
-from django.db.models import QuerySet
-from django.db.models.sql.query import Query
+
+from django_etag_lock import compat
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, Model
+    from django.db.models import Field, Model, QuerySet
 
 logger = logging.getLogger("django_etag_lock.fastsave")
 
@@ -89,9 +89,6 @@ _PLAIN_TYPES = frozenset(
         uuid.UUID,
     }
 )
-
-_QUERYSET_UPDATE = QuerySet._update  # type: ignore[attr-defined]
-_QUERYSET_FILTER = QuerySet.filter
 
 
 class _Refused(str):
@@ -155,7 +152,7 @@ def _model_reason(
         reason = "composite_pk"
     elif meta.pk is None or meta.pk.remote_field is not None:
         reason = "relation_pk"
-    elif any(getattr(f, "generated", False) for f in meta.local_concrete_fields):
+    elif any(getattr(f, "generated", False) for f in compat.local_concrete_fields(model)):
         reason = "generated"
     _models[key] = reason
     return reason
@@ -170,20 +167,6 @@ def _column_reason(fields: Sequence[Field[Any, Any]]) -> str | None:
         if getattr(field, "db_returning", False):
             return "db_returning"
     return None
-
-
-def _plain_base_queryset(base_qs: QuerySet[Any]) -> bool:
-    cls = type(base_qs)
-    query = base_qs.query
-    return (
-        cls._update is _QUERYSET_UPDATE  # type: ignore[attr-defined]
-        and cls.filter is _QUERYSET_FILTER
-        and type(query) is Query
-        and not query.where
-        and not query.order_by
-        and not query.extra
-        and not query.is_sliced
-    )
 
 
 def update(
@@ -210,7 +193,7 @@ def update(
             reason = "adding"
         elif returning_fields:
             reason = "returning"
-        elif not _plain_base_queryset(base_qs):
+        elif not compat.plain_update_queryset(base_qs):
             reason = "base_manager"
     if reason is not None:
         log_fallback(type(instance), reason)
@@ -278,12 +261,8 @@ def _compile(
 
     # Outermost, so it records the statement as Django made it, before wrappers of the
     # application (a SQL commenter, say) rewrite it; those run again on every reuse.
-    wrappers = connection.execute_wrappers
-    wrappers.insert(0, record)
-    try:
+    with compat.outermost_execute_wrapper(connection, record):
         result = django_path()
-    finally:
-        wrappers.remove(record)
     if len(ran) == 1 and list(ran[0][1] or ()) == params:
         _remember(key, ran[0][0])
     else:

@@ -7,12 +7,8 @@ from typing import Any
 from rest_framework import serializers, viewsets
 from rest_framework_extensions.etag.mixins import APIETAGMixin
 
+from django_etag_lock.rest_framework import ETagLockModelViewSet
 from tests.benchmarks.benchapp.models import Item, PlainItem
-
-try:
-    from django_etag_lock.rest_framework import ETagLockModelViewSet
-except ImportError:  # the DRF integration has not landed yet: DRF benchmarks are skipped
-    ETagLockModelViewSet = None
 
 ITEM_FIELDS = ["id", "title", "pages", "notes", "updated_at"]
 
@@ -52,28 +48,27 @@ class DrfExtensionsViewSet(APIETAGMixin, viewsets.ModelViewSet[PlainItem]):  # t
     serializer_class = PlainItemSerializer
 
 
+class LockedViewSet(ETagLockModelViewSet):
+    """django-etag-lock: ETag on every response, If-Match required on writes."""
+
+    queryset = Item.objects.all()
+    serializer_class = ItemSerializer
+
+
+class LockedAlwaysAtomicViewSet(LockedViewSet):
+    """The same with ``etag_lock_atomic_writes = True``: every write in a transaction.
+
+    What every write cost before ``"auto"`` became the default (BEGIN and COMMIT round
+    trips, or a savepoint inside ``ATOMIC_REQUESTS``).
+    """
+
+    etag_lock_atomic_writes = True
+
+
 VIEWSETS: dict[str, type[Any]] = {
     "plain-unversioned": PlainItemViewSet,
     "plain": VersionedPlainViewSet,
     "drf-extensions": DrfExtensionsViewSet,
+    "etag-lock": LockedViewSet,
+    "etag-lock-atomic": LockedAlwaysAtomicViewSet,
 }
-
-if ETagLockModelViewSet is not None:
-
-    class LockedViewSet(ETagLockModelViewSet):  # type: ignore[misc, valid-type]
-        """django-etag-lock: ETag on every response, If-Match required on writes."""
-
-        queryset = Item.objects.all()
-        serializer_class = ItemSerializer
-
-    class LockedAlwaysAtomicViewSet(LockedViewSet):
-        """The same with ``etag_lock_atomic_writes = True``: every write in a transaction.
-
-        What every write cost before ``"auto"`` became the default (BEGIN and COMMIT round
-        trips, or a savepoint inside ``ATOMIC_REQUESTS``).
-        """
-
-        etag_lock_atomic_writes = True
-
-    VIEWSETS["etag-lock"] = LockedViewSet
-    VIEWSETS["etag-lock-atomic"] = LockedAlwaysAtomicViewSet

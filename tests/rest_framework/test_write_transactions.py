@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
-import django_etag_lock.rest_framework as drf_layer
-from django_etag_lock.rest_framework import ETagLockModelViewSet, single_statement_write
+import django_etag_lock.rest_framework.mixins as drf_layer
+from django_etag_lock.rest_framework import ETagLockModelViewSet
+from django_etag_lock.rest_framework.mixins import single_statement_write
 from tests.factories import BookFactory, ShelfFactory
 from tests.testapp import views
 from tests.testapp.models import Book, PlainBook, Restaurant, SavingBook, Shelf, ShelfItem
