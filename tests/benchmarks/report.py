@@ -204,8 +204,9 @@ def markdown(
         "# Benchmarks",
         "",
         "What versioning costs: each variant is timed against its baseline **in the same "
-        "process run, interleaved** (forward order on even rounds, reverse on odd ones, so "
-        "drift of the machine lands on both), and reported as the median time of the rounds "
+        "process run, interleaved call by call** (forward order on even rounds, reverse on "
+        "odd ones, so load and drift of the machine land on both), and reported as the "
+        "median time of the rounds "
         "and the **throughput ratio**: the median over rounds of `baseline / variant` timed "
         "in the same round. Above 1 is faster than the baseline, 0.95 means 5% slower.",
         "",
@@ -226,7 +227,9 @@ def markdown(
         "",
         "Servers: `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/bench`) and "
         "`BENCH_MARIADB_URL` (default `mysql://root@127.0.0.1:3306/bench`); "
-        "`BENCH_HTTP_PORT` fixes gunicorn's port (a free one otherwise). This page came "
+        "`BENCH_HTTP_PORT` fixes gunicorn's port (a free one otherwise); `BENCH_<FIELD>` "
+        "(`BENCH_ROUNDS=15`, `BENCH_DRF_ITERATIONS=20`, ...) overrides a field of "
+        "`tests/benchmarks/scale.py`. This page came "
         f"from `{command}`.",
         "",
         "## Summary",
@@ -297,18 +300,19 @@ def markdown(
 
 
 METHOD = """
-- **Timing**: `time.perf_counter_ns` around `iterations` calls of one case; one untimed
-  warm-up round; garbage collection off inside the timed loop; the figure per round is
-  time per call; medians over rounds, with the 25th-75th percentiles of the rounds; the
-  ratio is the median of the per-round ratios, so a burst of load from other processes
-  lands on both sides of the same ratio. The load average at the end of each group is
-  printed with it.
+- **Timing**: the cases of a group are interleaved call by call (call `i` of every case,
+  then call `i + 1`; forward order on even rounds, reverse on odd ones), each call timed
+  on its own with `time.perf_counter_ns`; one untimed warm-up round; garbage collection
+  off during a round. The figure per round is time per call; medians over rounds, with
+  the 25th-75th percentiles of the rounds; the ratio is the median of the per-round
+  ratios. A burst of load from other processes therefore lands on every case alike. The
+  load average at the end of each group is printed with it.
 - **ORM** (`tests/benchmarks/orm.py`): models with the same columns (title, pages, notes,
   `updated_at` auto_now): `Item(VersionedModel)`, `PlainItem(models.Model)` and
   `ConcurrencyItem` with django-concurrency's `IntegerVersionField`. `save()` rewrites one
-  existing row (also with the compiled save turned off, the code before it; inside one
-  transaction per round, so no commit waits for the disk; and for models of 1 and 20
-  integer columns); the ceiling row runs plain `save()`'s own `UPDATE` on the DB-API
+  existing row (also with the compiled save turned off, the code before it; each save in
+  a transaction whose `COMMIT` is not timed, so no save waits for the disk; and for models
+  of 1 and 20 integer columns); the ceiling row runs plain `save()`'s own `UPDATE` on the DB-API
   cursor, with no Django code; `delete()` removes rows created (untimed) before each round;
   `update_if_version()` against `PlainItem.objects.filter(pk=...).update()`;
   `bulk_update()` of many rows, one call per round. Autocommit, as in a view without

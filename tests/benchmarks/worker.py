@@ -8,6 +8,7 @@ with ``BENCH_DATABASE_URL`` set. The database must exist; its tables are created
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -97,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(SUITES), default=None)
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
+    # BENCH_ROUNDS=15, BENCH_DRF_ITERATIONS=20, ...: any field of Scale, for a shorter run.
+    overrides = {
+        name: int(os.environ[f"BENCH_{name.upper()}"])
+        for name in Scale.__dataclass_fields__
+        if os.environ.get(f"BENCH_{name.upper()}")
+    }
+    scale = dataclasses.replace(scale, **overrides)
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     if args.profile:
