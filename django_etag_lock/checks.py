@@ -3,7 +3,7 @@
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
 integration adds ``W001`` and ``W002``; the admin's own ``check()`` adds ``E002``
-(django_etag_lock/admin/checks.py). ``E101``-``E108`` validate the type and range of each
+(django_etag_lock/admin/checks.py). ``E101``-``E109`` validate the type and range of each
 ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist (docs/checks.md).
 """
 
@@ -155,10 +155,11 @@ _BOOLEAN_SETTINGS: dict[str, str] = {
     "ETAG_LOCK_REQUIRE_IF_MATCH": "django_etag_lock.E101",
     "ETAG_LOCK_ALLOW_IF_MATCH_STAR": "django_etag_lock.E102",
     "ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412": "django_etag_lock.E105",
-    "ETAG_LOCK_ATOMIC_WRITES": "django_etag_lock.E106",
     "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
     "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
+    "ETAG_LOCK_COMPILED_SAVE": "django_etag_lock.E109",
 }
+_ATOMIC_WRITES = "ETAG_LOCK_ATOMIC_WRITES"
 _CACHE_CONTROL = "ETAG_LOCK_CACHE_CONTROL"
 _MAX_TAGS = "ETAG_LOCK_MAX_IF_MATCH_TAGS"
 _UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
@@ -169,7 +170,7 @@ def known_settings() -> frozenset[str]:
     from django_etag_lock.conf import Settings
 
     declared = {f"ETAG_LOCK_{name}" for name in vars(Settings) if name.isupper()}
-    return frozenset({*_BOOLEAN_SETTINGS, _CACHE_CONTROL, _MAX_TAGS, *declared})
+    return frozenset({*_BOOLEAN_SETTINGS, _ATOMIC_WRITES, _CACHE_CONTROL, _MAX_TAGS, *declared})
 
 
 def _shown(value: Any) -> str:
@@ -187,6 +188,16 @@ def _check_setting(name: str, value: Any) -> checks.CheckMessage | None:
             f'"False" would read as true. To use an environment variable, convert it: '
             f'{name} = os.environ.get("{name}", "true").lower() == "true".',
             id=_BOOLEAN_SETTINGS[name],
+        )
+    if name == _ATOMIC_WRITES:
+        if isinstance(value, bool) or value == "auto":
+            return None
+        return checks.Error(
+            f'{name} should be True, False or "auto", not {type(value).__name__} {_shown(value)}.',
+            hint=f'Write {name} = "auto" (the default: a transaction only where a write can '
+            f"span statements), True (always) or False (never); a string such as "
+            f'"False" would read as true.',
+            id="django_etag_lock.E106",
         )
     if name == _CACHE_CONTROL:
         if value is None or (isinstance(value, str) and not _UNSAFE_HEADER_CHARS.search(value)):
@@ -221,7 +232,7 @@ def _check_setting(name: str, value: Any) -> checks.CheckMessage | None:
 def check_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """E101-E108: the type and range of each ETAG_LOCK_* setting; W101: unknown names."""
+    """E101-E109: the type and range of each ETAG_LOCK_* setting; W101: unknown names."""
     messages: list[checks.CheckMessage] = []
     known = known_settings()
     for name in dir(settings):

@@ -17,17 +17,24 @@ django-ninja 1.7 (its one entry is a name; this module does not import Ninja).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet as _QuerySet
 from django.db.models.deletion import Collector
+from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, ExtraWhere
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Model, QuerySet
+    from django.db.models import Field, Model, QuerySet
     from django.http import HttpRequest
 
 # -- Django ORM -----------------------------------------------------------------------
+
+_QUERYSET_UPDATE = _QuerySet._update  # type: ignore[attr-defined]
+_QUERYSET_FILTER = _QuerySet.filter
 
 DO_UPDATE = "_do_update"
 """``Model._do_update``, which ``VersionedModel`` overrides to make ``save()`` compare.
@@ -100,6 +107,54 @@ def needs_rollback(connection: BaseDatabaseWrapper) -> bool:
     ``transaction.get_rollback()`` raises outside an atomic block. Django 5.2, 6.0, 6.1.
     """
     return bool(connection.needs_rollback)
+
+
+def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
+    """Whether Django's UPDATE of a save through ``queryset`` would add nothing to its SQL.
+
+    For the compiled save (``fastsave``): ``queryset`` is ``Model._base_manager.using()``
+    as ``_save_table`` hands it to ``_do_update``. True when its class keeps
+    ``QuerySet.filter``/``QuerySet._update`` and its ``Query`` has no WHERE, ORDER BY
+    (MySQL/MariaDB put it in the UPDATE), ``extra()`` or slice. Reads ``Query.where``,
+    ``order_by``, ``extra``, ``is_sliced`` and ``QuerySet._update``: Django 5.2, 6.0, 6.1.
+    """
+    cls = type(queryset)
+    query = queryset.query
+    return (
+        cls._update is _QUERYSET_UPDATE  # type: ignore[attr-defined]
+        and cls.filter is _QUERYSET_FILTER
+        and type(query) is Query
+        and not query.where
+        and not query.order_by
+        and not query.extra
+        and not query.is_sliced
+    )
+
+
+@contextmanager
+def outermost_execute_wrapper(
+    connection: BaseDatabaseWrapper, wrapper: Callable[..., Any]
+) -> Iterator[None]:
+    """Like ``connection.execute_wrapper(wrapper)``, but outside every installed wrapper.
+
+    ``BaseDatabaseWrapper.execute_wrappers`` is the list ``execute_wrapper()`` appends
+    to; the first entry is the outermost. Django 5.2, 6.0, 6.1.
+    """
+    wrappers = connection.execute_wrappers
+    wrappers.insert(0, wrapper)
+    try:
+        yield
+    finally:
+        wrappers.remove(wrapper)
+
+
+def local_concrete_fields(model: type[Model]) -> Sequence[Field[Any, Any]]:
+    """``Options.local_concrete_fields``: the columns of ``model``'s own table, in order.
+
+    What ``_save_table`` writes (minus pk and generated fields). Django 5.2, 6.0, 6.1.
+    """
+    fields: Sequence[Field[Any, Any]] = model._meta.local_concrete_fields
+    return fields
 
 
 # -- DRF ------------------------------------------------------------------------------

@@ -74,7 +74,9 @@ class Preconditions:
 
     @property
     def writes_atomically(self) -> bool:
-        return conf.ATOMIC_WRITES if self.atomic_writes is None else self.atomic_writes
+        # A view body can write anything, so "auto" cannot know it is one statement.
+        value = conf.ATOMIC_WRITES if self.atomic_writes is None else self.atomic_writes
+        return value is not False
 
     def last_modified(self, instance: Model) -> datetime | None:
         """``instance``'s modification time from ``last_modified_field``, if one is named."""

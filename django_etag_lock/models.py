@@ -10,14 +10,14 @@ exactly as it was.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import connections, models, router, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from django_etag_lock import compat
+from django_etag_lock import compat, fastsave
+from django_etag_lock.conf import conf
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.querysets import (
     VERSION_FIELD,
@@ -128,18 +128,20 @@ class VersionedModel(models.Model):
                     if f.attname in self.__dict__ and not f.primary_key
                 } | {VERSION_FIELD}
         using = using or router.db_for_write(type(self), instance=self)
-        connection = connections[using]
-        already_failed = compat.needs_rollback(connection)
-        # Several tables: inside a caller's transaction, a savepoint undoes a parent
-        # row written before the version check failed, so their transaction lives on.
-        guard = (
-            transaction.atomic(using=using)
-            if self._meta.parents and connection.in_atomic_block
-            else nullcontext()
-        )
         before = self.__dict__.copy()
         try:
-            with guard:
+            if self._meta.parents and connections[using].in_atomic_block:
+                # Several tables: inside a caller's transaction, a savepoint undoes a
+                # parent row written before the version check failed, so their
+                # transaction lives on.
+                with transaction.atomic(using=using):
+                    super().save(
+                        force_insert=force_insert,
+                        force_update=force_update,
+                        using=using,
+                        update_fields=update_fields,
+                    )
+            else:
                 super().save(
                     force_insert=force_insert,
                     force_update=force_update,
@@ -151,10 +153,12 @@ class VersionedModel(models.Model):
             # auto_now have already written to it), so a retry fails the same way.
             self.__dict__.clear()
             self.__dict__.update(before)
-            if connection.in_atomic_block and not already_failed and not self._meta.parents:
+            if connections[using].in_atomic_block and not self._meta.parents:
                 # Django marks the caller's transaction for rollback on any error in
                 # save_base; a lost compare-and-set wrote nothing and broke nothing, so
-                # the caller may catch the error and go on querying.
+                # the caller may catch the error and go on querying. (Had the
+                # transaction been broken before, the UPDATE itself would have raised
+                # TransactionManagementError, so this never revives a broken one.)
                 transaction.set_rollback(False, using=using)
             raise
 
@@ -174,7 +178,12 @@ class VersionedModel(models.Model):
         # Private Django API, pinned in compat.DO_UPDATE (6.0 added returning_fields,
         # passed on through *args). It runs once per table, so with multi-table
         # inheritance the condition lands on whichever table holds the version column.
-        index = next((i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None)
+        if values and isinstance(values[0][0], VersionField):
+            index: int | None = 0  # declared first, so usually first
+        else:
+            index = next(
+                (i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None
+            )
         if index is None:
             return super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
@@ -183,6 +192,9 @@ class VersionedModel(models.Model):
         if not isinstance(value, _NextVersion):
             # A raw (fixture) save writes the version as given, or an unchecked()
             # save writes version + 1 in SQL; neither compares.
+            fastsave.log_fallback(
+                type(self), "unchecked" if hasattr(value, "resolve_expression") else "raw"
+            )
             result = super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
             )
@@ -192,24 +204,28 @@ class VersionedModel(models.Model):
             return result
         expected = int(value) - 1
         values = [*values[:index], (field, model, int(value)), *values[index + 1 :]]
-        # The condition goes in as precompiled SQL on the queryset Django just built for
-        # this UPDATE: a second filter() would clone the queryset and resolve a lookup,
-        # which costs more than the rest of the save (see docs/benchmarks.md).
-        quote = connections[using].ops.quote_name
-        condition = (
-            f"{quote(field.model._meta.db_table)}.{quote(field.column or field.attname)} = %s"
-        )
-        compat.add_where_sql(base_qs, condition, [expected])
-        result = super()._do_update(
-            base_qs,
-            using,
-            pk_val,
-            values,
-            update_fields,
-            forced_update,
-            *args,
-            **kwargs,
-        )
+        parent_update = super()._do_update
+
+        def django_path() -> Any:
+            # The condition goes in as precompiled SQL on the queryset Django just built
+            # for this UPDATE: a second filter() would clone the queryset and resolve a
+            # lookup, which costs more than the rest of the save (docs/benchmarks.md).
+            quote = connections[using].ops.quote_name
+            condition = (
+                f"{quote(field.model._meta.db_table)}.{quote(field.column or field.attname)} = %s"
+            )
+            compat.add_where_sql(base_qs, condition, [expected])
+            return parent_update(
+                base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
+            )
+
+        if conf.COMPILED_SAVE:
+            returning = args[0] if args else kwargs.get("returning_fields")
+            result = fastsave.update(
+                self, base_qs, using, pk_val, values, expected, returning, django_path
+            )
+        else:
+            result = django_path()
         if result:
             setattr(self, field.attname, expected + 1)
             return result

@@ -147,6 +147,12 @@ class ETagLockSchemaMixin:
             return "read"
         return None
 
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        # adrf's async list action is "alist"; drf-spectacular knows only "list".
+        if getattr(getattr(self, "view", None), "action", None) == "alist":
+            return True
+        return bool(super()._is_list_view(serializer))  # type: ignore[misc]
+
     def get_override_parameters(self) -> list[Any]:
         parameters: list[Any] = list(super().get_override_parameters())  # type: ignore[misc]
         kind = self._etag_lock_kind()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -147,20 +148,27 @@ def test_async_404_comes_before_428(client):
 
 @pytest.fixture
 def lose_race(monkeypatch):
-    """Another writer commits right after the preconditions pass."""
+    """Another writer commits right after the preconditions pass, before the write.
+
+    It writes from the worker thread the write runs in (the event loop may not query),
+    just before the write's transaction opens.
+    """
 
     def arm(delete: bool = False) -> None:
-        original = ETagLockMixin.check_preconditions
+        original = ETagLockMixin.etag_lock_write
 
-        def check_then_lose_race(self, instance):
-            original(self, instance)
-            queryset = type(instance).objects.filter(pk=instance.pk)
-            if delete:
-                queryset.delete()
-            else:
-                queryset.update()
+        @contextmanager
+        def lose_race_then_write(self, instance=None):
+            if instance is not None:
+                queryset = type(instance).objects.filter(pk=instance.pk)
+                if delete:
+                    queryset.delete()
+                else:
+                    queryset.update()
+            with original(self, instance):
+                yield
 
-        monkeypatch.setattr(ETagLockMixin, "check_preconditions", check_then_lose_race)
+        monkeypatch.setattr(ETagLockMixin, "etag_lock_write", lose_race_then_write)
 
     return arm
 

@@ -193,15 +193,15 @@ def test_core_and_checks_work_without_drf_installed():
     assert result.stdout.splitlines()[-2:] == ["['django_etag_lock.W002']", "no DRF integration"]
 
 
-# -- E101-E108 / W101 (settings) --------------------------------------------------------
+# -- E101-E109 / W101 (settings) --------------------------------------------------------
 
 _BOOLEAN_IDS = {
     "ETAG_LOCK_REQUIRE_IF_MATCH": "django_etag_lock.E101",
     "ETAG_LOCK_ALLOW_IF_MATCH_STAR": "django_etag_lock.E102",
     "ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412": "django_etag_lock.E105",
-    "ETAG_LOCK_ATOMIC_WRITES": "django_etag_lock.E106",
     "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
     "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
+    "ETAG_LOCK_COMPILED_SAVE": "django_etag_lock.E109",
 }
 
 
@@ -220,6 +220,21 @@ def test_boolean_settings_must_be_booleans(settings, name, check_id, value):
 @pytest.mark.parametrize("value", [True, False])
 def test_boolean_settings_accept_true_and_false(settings, name, value):
     setattr(settings, name, value)
+    assert checks.check_settings() == []
+
+
+@pytest.mark.parametrize("value", ["False", "AUTO", 0, 1, None])
+def test_e106_atomic_writes_must_be_a_boolean_or_auto(settings, value):
+    settings.ETAG_LOCK_ATOMIC_WRITES = value
+    messages = checks.check_settings()
+    assert _ids(messages) == ["django_etag_lock.E106"]
+    assert repr(value) in messages[0].msg
+    assert '"auto"' in messages[0].hint
+
+
+@pytest.mark.parametrize("value", [True, False, "auto"])
+def test_e106_accepts_true_false_and_auto(settings, value):
+    settings.ETAG_LOCK_ATOMIC_WRITES = value
     assert checks.check_settings() == []
 
 

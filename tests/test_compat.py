@@ -324,3 +324,50 @@ def test_ninja_clone_keeps_our_operation_class_and_the_routes_own_openapi_extra(
     assert type(clone) is ETagLockOperation
     assert clone.__dict__["openapi_extra"] is None
     assert clone.openapi_extra is not None
+
+
+# -- the compiled save (fastsave) ------------------------------------------------------
+
+
+def test_plain_update_queryset_accepts_the_base_managers_queryset_and_nothing_more():
+    assert compat.plain_update_queryset(Book._base_manager.using("default"))
+    assert not compat.plain_update_queryset(Book._base_manager.filter(pages=1))
+    assert not compat.plain_update_queryset(Book._base_manager.order_by("pages"))
+    assert not compat.plain_update_queryset(Book._base_manager.extra(where=["1 = 1"]))
+    assert not compat.plain_update_queryset(Book._base_manager.all()[:1])
+    assert not compat.plain_update_queryset(Book._base_manager.none())
+
+    class Custom(QuerySet):  # type: ignore[type-arg]
+        def _update(self, values, returning_fields=None):  # type: ignore[no-untyped-def]
+            return super()._update(values)
+
+    assert not compat.plain_update_queryset(Custom(model=Book))
+
+
+def test_queryset_update_is_what_save_uses_and_keeps_its_leading_parameter():
+    assert list(inspect.signature(QuerySet._update).parameters)[:2] == ["self", "values"]
+    assert compat._QUERYSET_UPDATE is QuerySet._update
+
+
+def test_outermost_execute_wrapper_runs_outside_installed_wrappers_and_is_removed():
+    order: list[str] = []
+
+    def outer(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        order.append("installed")
+        return execute(sql, params, many, context)
+
+    def first(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        order.append("outermost")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(outer):
+        with compat.outermost_execute_wrapper(connection, first):
+            Book.objects.count()
+        assert connection.execute_wrappers == [outer]
+    assert order == ["outermost", "installed"]
+    assert connection.execute_wrappers == []
+
+
+def test_local_concrete_fields_are_the_tables_columns_in_order():
+    names = [f.attname for f in compat.local_concrete_fields(Book)]
+    assert names == ["id", "version", "title", "pages", "updated_at"]

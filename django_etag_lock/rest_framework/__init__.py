@@ -9,9 +9,10 @@ turns its outcome into responses:
 - ``get_object()`` loads the row (404 and 403 come first), then evaluates the request's
   preconditions against it: 304, 412, 428 or 400 stop the request before the body is
   validated.
-- ``perform_create/update/destroy`` run in ``transaction.atomic``; the write compares
-  the version the preconditions were checked against, in the UPDATE/DELETE itself, so a
-  race lost since the check is a 412 and every write of the request is rolled back.
+- ``perform_create/update/destroy`` compare the version the preconditions were checked
+  against, in the UPDATE/DELETE itself, so a race lost since the check is a 412; a write
+  that can span statements runs in ``transaction.atomic``, so all of it is rolled back
+  (``ETAG_LOCK_ATOMIC_WRITES``).
 - Responses about the row carry ``ETag`` (and ``Last-Modified`` when configured) with
   ``Cache-Control``; 412, 428 and the 400 for a malformed validator are RFC 9457 problem
   details, ``application/problem+json`` whatever the request's ``Accept``.

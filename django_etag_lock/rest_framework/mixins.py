@@ -12,20 +12,21 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
+from django.db.models.signals import post_save, pre_save
 from django.http import Http404
 from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.mixins import CreateModelMixin, DestroyModelMixin, UpdateModelMixin
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import clone_request
 from rest_framework.response import Response
@@ -37,6 +38,7 @@ from rest_framework.viewsets import ModelViewSet
 from django_etag_lock import compat, problems
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
+    _IF_MATCH_REQUIRED_METHODS,
     Decision,
     MalformedHeader,
     Outcome,
@@ -88,7 +90,7 @@ if TYPE_CHECKING:
 else:
     _ViewBase = object
 
-__all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model"]
+__all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model", "single_statement_write"]
 
 _TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -97,6 +99,93 @@ _IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 class _CreateAtTarget(Exception):
     """A create-only PUT found nothing at its URL: create there instead of updating."""
+
+
+_STOCK_DEFINERS: dict[str, tuple[type[Any], ...]] = {
+    "perform_create": (CreateModelMixin,),
+    "perform_update": (UpdateModelMixin,),
+    "perform_destroy": (DestroyModelMixin,),
+}
+_STOCK_SERIALIZER = (serializers.BaseSerializer, serializers.ModelSerializer)
+_STOCK_MODEL = (Model, VersionedModel)
+_static_verdicts: dict[tuple[Any, ...], bool] = {}
+_checked_views: set[tuple[Any, ...]] = set()
+_to_many_names: dict[type[Model], frozenset[str]] = {}
+
+
+def _only_defined_by(cls: type[Any], name: str, allowed: tuple[type[Any], ...]) -> bool:
+    """``name`` is defined nowhere in ``cls``'s MRO but in ``allowed`` (and our mixin)."""
+    return all(
+        klass in allowed or klass is ETagLockMixin
+        for klass in cls.__mro__
+        if name in klass.__dict__
+    )
+
+
+def _to_many(model: type[Model]) -> frozenset[str]:
+    try:
+        return _to_many_names[model]
+    except KeyError:
+        pass
+    names: set[str] = set()
+    for field in model._meta.get_fields():
+        if field.many_to_many or field.one_to_many:
+            names.add(field.name)
+            if field.auto_created and not field.concrete:
+                accessor = field.get_accessor_name()  # type: ignore[union-attr]
+                if accessor:
+                    names.add(str(accessor))
+    _to_many_names[model] = frozenset(names)
+    return _to_many_names[model]
+
+
+def single_statement_write(
+    view_class: type[Any],
+    action: str,
+    model: type[Model],
+    serializer: serializers.BaseSerializer[Any] | None,
+) -> bool:
+    """Whether a DRF write is known to be a single statement (no transaction needed).
+
+    ``action`` is ``"create"``, ``"update"`` or ``"destroy"``. True only when the view's
+    and serializer's write hooks are DRF's own, the model's ``save()``/``save_base()``
+    (or ``delete()``) are Django's and ``VersionedModel``'s, the model has no parent
+    tables, no ``pre_save``/``post_save`` receiver is connected for it (``sender=None``
+    included), and the validated data holds no to-many relation. A destroy is one
+    statement or runs in ``VersionedModel.delete()``'s own transaction. The checks on
+    classes are cached; receivers and data are looked at on every call.
+    """
+    key = (view_class, action, model, type(serializer))
+    static = _static_verdicts.get(key)
+    if static is None:
+        hook = f"perform_{action}"
+        static = _only_defined_by(view_class, hook, _STOCK_DEFINERS[hook])
+        if action == "destroy":
+            static = static and _only_defined_by(model, "delete", _STOCK_MODEL)
+        else:
+            static = (
+                static
+                and not model._meta.parents
+                and _only_defined_by(model, "save", _STOCK_MODEL)
+                and _only_defined_by(model, "save_base", _STOCK_MODEL)
+                and serializer is not None
+                and all(
+                    _only_defined_by(type(serializer), name, _STOCK_SERIALIZER)
+                    for name in ("save", "create", "update")
+                )
+            )
+        _static_verdicts[key] = static
+    if not static:
+        return False
+    if action == "destroy":
+        return True
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        return False
+    validated = getattr(serializer, "validated_data", None)
+    if not isinstance(validated, dict):
+        return False
+    to_many = _to_many(model)
+    return not any(name in to_many for name in validated)
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -134,8 +223,9 @@ class ETagLockMixin(_ViewBase):
     """A modification timestamp field: sends Last-Modified, honours If-(Un)Modified-Since."""
     etag_lock_include_representation_on_412: bool | None = None
     """412 bodies carry ``current`` (``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``)."""
-    etag_lock_atomic_writes: bool | None = None
-    """Writes run in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``)."""
+    etag_lock_atomic_writes: bool | Literal["auto"] | None = None
+    """Writes in ``transaction.atomic``: ``True``, ``False`` or ``"auto"``
+    (``ETAG_LOCK_ATOMIC_WRITES``)."""
     etag_lock_create_on_put: bool | None = None
     """PUT with ``If-None-Match: *`` creates a missing resource at its URL
     (``ETAG_LOCK_CREATE_ON_PUT``): for resources whose identifier the client chooses."""
@@ -170,16 +260,19 @@ class ETagLockMixin(_ViewBase):
         return conf.ALLOW_IF_MATCH_STAR if value is None else bool(value)
 
     def etag_lock_writes_atomically(self) -> bool:
-        """Whether writes run in a transaction: the view's attribute, else the setting."""
+        """Whether writes may run in a transaction: the mode is not ``False``."""
+        return self._etag_lock_atomic_mode() is not False
+
+    def _etag_lock_atomic_mode(self) -> bool | Literal["auto"]:
         value = self.etag_lock_atomic_writes
-        return conf.ATOMIC_WRITES if value is None else bool(value)
+        if value is None:
+            return conf.ATOMIC_WRITES
+        return "auto" if value == "auto" else bool(value)
 
     def etag_lock_creates_on_put(self) -> bool:
         """Whether a create-only PUT may create: the view's attribute, else the setting."""
         value = self.etag_lock_create_on_put
-        if value is None:
-            value = getattr(settings, "ETAG_LOCK_CREATE_ON_PUT", False)
-        return bool(value)
+        return conf.CREATE_ON_PUT if value is None else bool(value)
 
     def etag_lock_includes_representation(self) -> bool:
         """Whether a 412 carries ``current``: the view's attribute, else the setting."""
@@ -214,12 +307,14 @@ class ETagLockMixin(_ViewBase):
     def get_validator_headers(self, instance: Model) -> dict[str, str]:
         """ETag, Last-Modified and Cache-Control for a response describing ``instance``."""
         headers = {"ETag": self.get_etag(instance)}
-        last_modified = self.get_last_modified(instance)
-        if last_modified is not None:
-            headers["Last-Modified"] = format_http_date(last_modified)
-        if conf.CACHE_CONTROL:
+        if self.etag_lock_last_modified_field:
+            last_modified = self.get_last_modified(instance)
+            if last_modified is not None:
+                headers["Last-Modified"] = format_http_date(last_modified)
+        cache_control = conf.CACHE_CONTROL
+        if cache_control:
             # Caches may store the tagged response but must revalidate it before reuse.
-            headers["Cache-Control"] = conf.CACHE_CONTROL
+            headers["Cache-Control"] = cache_control
         return headers
 
     # -- the model --------------------------------------------------------------------
@@ -230,7 +325,11 @@ class ETagLockMixin(_ViewBase):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self._etag_lock_check_model(declared_model(type(self)))
+        cls = type(self)
+        key = (cls, getattr(cls, "queryset", None), getattr(cls, "serializer_class", None))
+        if key not in _checked_views:
+            self._etag_lock_check_model(declared_model(cls))
+            _checked_views.add(key)
         if (self.lookup_url_kwarg or self.lookup_field) not in self.kwargs:
             self.check_collection_preconditions()
 
@@ -250,17 +349,45 @@ class ETagLockMixin(_ViewBase):
 
     def check_preconditions(self, instance: Model) -> None:
         """Evaluate RFC 9110 section 13 against ``instance``; raise unless it may proceed."""
-        self._etag_lock_check_model(type(instance))
+        if not isinstance(instance, VersionedModel):
+            self._etag_lock_check_model(type(instance))
         request = self.request
-        meta = request.META
+        django_request = compat.wrapped_request(request)
+        meta = django_request.META
         # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
         # the request under another method to probe forms.
-        method = compat.wrapped_request(request).method or str(request.method)
+        method = django_request.method or str(request.method)
+        current_etag = self.get_etag(instance)
+        if_match = meta.get("HTTP_IF_MATCH")
+        if "HTTP_IF_NONE_MATCH" not in meta and "HTTP_IF_MODIFIED_SINCE" not in meta:
+            # The two common requests, decided without parsing: no conditional header
+            # at all (a read, or a write that need not send If-Match), and If-Match
+            # naming exactly our current strong tag (If-Unmodified-Since is then ignored,
+            # RFC 9110 section 13.1.4). Everything else goes to evaluate_preconditions.
+            if if_match is None:
+                if "HTTP_IF_UNMODIFIED_SINCE" not in meta and (
+                    method.upper() not in _IF_MATCH_REQUIRED_METHODS
+                    or not self.etag_lock_requires_if_match()
+                ):
+                    if method in _IF_MATCH_METHODS:
+                        send_unconditional_write(
+                            source=Source.REST_FRAMEWORK,
+                            model=type(instance),
+                            pk=instance.pk,
+                            request=django_request,
+                        )
+                    self.etag_lock_object = instance
+                    self.etag_lock_version = getattr(instance, VERSION_FIELD)
+                    return
+            elif if_match == current_etag and current_etag.startswith('"'):
+                self.etag_lock_object = instance
+                self.etag_lock_version = getattr(instance, VERSION_FIELD)
+                return
         decision = evaluate_preconditions(
             method=method,
-            current_etag=self.get_etag(instance),
+            current_etag=current_etag,
             last_modified=self.get_last_modified(instance),
-            if_match=meta.get("HTTP_IF_MATCH"),
+            if_match=if_match,
             if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
             if_unmodified_since=meta.get("HTTP_IF_UNMODIFIED_SINCE"),
             if_modified_since=meta.get("HTTP_IF_MODIFIED_SINCE"),
@@ -349,19 +476,81 @@ class ETagLockMixin(_ViewBase):
             return router.db_for_write(type(instance), instance=instance)
         return router.db_for_write(self._etag_lock_model())
 
+    def _etag_lock_under_atomic_requests(self, using: str) -> bool:
+        """The request runs in ``ATOMIC_REQUESTS``' transaction on ``using``.
+
+        Then a write opens no savepoint of its own: a 412 marks the request's
+        transaction for rollback (``handle_exception``), which undoes everything the
+        request wrote, exactly as DRF does for any error under ``ATOMIC_REQUESTS``.
+        """
+        if not connections[using].settings_dict.get("ATOMIC_REQUESTS"):
+            return False
+        return bool(connections[using].in_atomic_block)
+
+    def etag_lock_needs_transaction(
+        self,
+        action: str,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None = None,
+        using: str | None = None,
+    ) -> bool:
+        """Whether this write runs in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``).
+
+        ``action`` is ``"create"``, ``"update"`` or ``"destroy"``. Never inside
+        ``ATOMIC_REQUESTS``; with ``"auto"``, unless :func:`single_statement_write` says
+        the write is one statement (docs/settings.md has the rule).
+        """
+        mode = self._etag_lock_atomic_mode()
+        if mode is False:
+            return False
+        if self._etag_lock_under_atomic_requests(using or self._etag_lock_using(instance)):
+            return False
+        if mode is True:
+            return True
+        model = type(instance) if instance is not None else self._etag_lock_model()
+        return not single_statement_write(type(self), action, model, serializer)
+
+    def _etag_lock_perform(
+        self,
+        action: str,
+        write: Callable[[Any], None],
+        argument: Any,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None = None,
+    ) -> None:
+        """Run ``write(argument)``, in a transaction when needed; a lost race is a 412."""
+        if type(self).etag_lock_write is not ETagLockMixin.etag_lock_write:
+            # A subclass customised the transaction around writes: keep honouring it.
+            with self.etag_lock_write(instance):
+                write(argument)
+            return
+        try:
+            using = self._etag_lock_using(instance)
+            # The door answers a lost race, so it reports it (signals.write_refused).
+            with reported_by(Source.REST_FRAMEWORK):
+                if self.etag_lock_needs_transaction(action, instance, serializer, using):
+                    with transaction.atomic(using=using):
+                        write(argument)
+                else:
+                    write(argument)
+        except StaleObjectError as exc:
+            raise self.write_conflict_exception(exc) from exc
+
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
-        """One transaction around the request's writes; a lost race becomes a 412.
+        """A transaction around writes (unless turned off); a lost race becomes a 412.
 
-        Everything written inside (nested serializers, signal receivers) is rolled
-        back when the compare-and-set loses.
+        For code of your own that writes: everything written inside (nested
+        serializers, signal receivers) is rolled back when the compare-and-set loses.
+        The stock ``perform_*`` hooks use :meth:`etag_lock_needs_transaction` instead,
+        which opens one only when the write can be more than one statement; overriding
+        this method makes them use it.
         """
-        # Without the transaction (an opt-out for views whose writes are the one UPDATE or
-        # DELETE), the compare-and-set still decides; only the other writes a request
-        # might make before it (pre_save receivers, nested writes) would not be undone.
+        using = self._etag_lock_using(instance)
         guard = (
-            transaction.atomic(using=self._etag_lock_using(instance))
+            transaction.atomic(using=using)
             if self.etag_lock_writes_atomically()
+            and not self._etag_lock_under_atomic_requests(using)
             else nullcontext()
         )
         try:
@@ -404,8 +593,8 @@ class ETagLockMixin(_ViewBase):
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         self._etag_lock_model()
         self._etag_lock_strip_version(serializer)
-        with self.etag_lock_write():
-            super().perform_create(serializer)  # type: ignore[misc]
+        create = super().perform_create  # type: ignore[misc]
+        self._etag_lock_perform("create", create, serializer, None, serializer)
         instance = serializer.instance
         if isinstance(instance, Model):
             self._etag_lock_check_model(type(instance))
@@ -416,8 +605,8 @@ class ETagLockMixin(_ViewBase):
         assert isinstance(instance, Model)
         self._etag_lock_pin(instance)
         self._etag_lock_strip_version(serializer)
-        with self.etag_lock_write(instance):
-            super().perform_update(serializer)  # type: ignore[misc]
+        update = super().perform_update  # type: ignore[misc]
+        self._etag_lock_perform("update", update, serializer, instance, serializer)
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
@@ -503,8 +692,8 @@ class ETagLockMixin(_ViewBase):
 
     def perform_destroy(self, instance: Model) -> None:
         self._etag_lock_pin(instance)
-        with self.etag_lock_write(instance):
-            super().perform_destroy(instance)  # type: ignore[misc]
+        destroy = super().perform_destroy  # type: ignore[misc]
+        self._etag_lock_perform("destroy", destroy, instance, instance)
         self.etag_lock_object = None
 
     def _etag_lock_pin(self, instance: Model) -> None:
@@ -658,10 +847,12 @@ class ETagLockMixin(_ViewBase):
         if isinstance(exc, NotModified):
             return self.not_modified_response(exc.instance)
         if isinstance(exc, PreconditionError):
+            # Built before the rollback mark: the body may read the row (ATOMIC_REQUESTS).
+            response = self.precondition_response(exc)
             set_rollback()
             if not reported:
                 self.report_refused_write(exc)
-            return self.precondition_response(exc)
+            return response
         return super().handle_exception(exc)
 
     def report_refused_write(self, exc: PreconditionError) -> None:

@@ -7,9 +7,9 @@ event loop.
 
 from __future__ import annotations
 
+from adrf.routers import SimpleRouter
 from adrf.serializers import ModelSerializer
 from rest_framework.permissions import AllowAny
-from rest_framework.routers import SimpleRouter
 
 from customers.models import Customer
 from django_etag_lock.rest_framework import ETagField

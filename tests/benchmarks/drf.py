@@ -8,9 +8,11 @@ then rendered: no middleware, no HTTP parsing, so the figure is the view layer a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
@@ -24,14 +26,14 @@ ROLES = {
     "etag-lock": "variant",
     "drf-extensions": "anchor",
     "plain-unversioned": "reference",
-    "etag-lock-no-atomic": "reference",
+    "etag-lock-atomic": "reference",
 }
 NAMES = {
     "plain": "plain ModelViewSet",
     "etag-lock": "ETagLockModelViewSet",
     "drf-extensions": "drf-extensions APIETAGMixin",
     "plain-unversioned": "plain ModelViewSet, unversioned model",
-    "etag-lock-no-atomic": "ETagLockModelViewSet, etag_lock_atomic_writes = False",
+    "etag-lock-atomic": "ETagLockModelViewSet, etag_lock_atomic_writes = True (before)",
 }
 
 factory = RequestFactory()
@@ -62,6 +64,26 @@ class Client:
         )
 
 
+@contextmanager
+def _atomic_requests() -> Iterator[None]:
+    previous = connection.settings_dict.get("ATOMIC_REQUESTS", False)
+    connection.settings_dict["ATOMIC_REQUESTS"] = True
+    try:
+        yield
+    finally:
+        connection.settings_dict["ATOMIC_REQUESTS"] = previous
+
+
+def _in_request_transaction(op: Callable[[int], None]) -> Callable[[int], None]:
+    """Each request in its own transaction, as ``BaseHandler.make_view_atomic`` does."""
+
+    def wrapped(i: int) -> None:
+        with transaction.atomic():
+            op(i)
+
+    return wrapped
+
+
 def _expect(response: HttpResponse, status: int, what: str) -> None:
     if response.status_code != status:
         raise AssertionError(
@@ -71,7 +93,7 @@ def _expect(response: HttpResponse, status: int, what: str) -> None:
 
 def bench_drf(scale: Scale) -> list[Group] | None:
     clients = {key: Client(key) for key in ROLES}
-    order = ["plain", "etag-lock", "drf-extensions", "plain-unversioned", "etag-lock-no-atomic"]
+    order = ["plain", "etag-lock", "drf-extensions", "plain-unversioned", "etag-lock-atomic"]
 
     def get_op(client: Client) -> Callable[[int], None]:
         def op(i: int) -> None:
@@ -115,7 +137,31 @@ def bench_drf(scale: Scale) -> list[Group] | None:
             rounds=scale.rounds,
             iterations=scale.drf_iterations,
             target=Target(
-                NAMES["etag-lock"], 0.95, "ETag-locked GET + PATCH >= 0.95x plain ModelViewSet"
+                NAMES["etag-lock"], 0.98, "ETag-locked GET + PATCH >= 0.98x plain ModelViewSet"
+            ),
+        ),
+        compare(
+            "drf-get-patch-atomic-requests",
+            "DRF in process: GET, then PATCH with If-Match, each request in ATOMIC_REQUESTS",
+            [
+                Case(
+                    NAMES[k],
+                    _in_request_transaction(get_patch_op(clients[k])),
+                    role=ROLES[k],
+                    context=_atomic_requests,
+                )
+                for k in order
+            ],
+            rounds=scale.rounds,
+            iterations=scale.drf_iterations,
+            target=Target(
+                NAMES["etag-lock"],
+                0.98,
+                "ETag-locked GET + PATCH >= 0.98x plain ModelViewSet under ATOMIC_REQUESTS",
+            ),
+            notes=(
+                "ATOMIC_REQUESTS on the connection and each request in transaction.atomic, "
+                "as Django's handler runs a view."
             ),
         ),
     ]

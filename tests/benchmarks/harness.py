@@ -1,18 +1,22 @@
-"""A/B timing: every variant interleaved with its baseline, medians of rounds.
+"""A/B timing: every variant interleaved with its baseline call by call, medians of rounds.
 
-Each round times ``iterations`` calls of every case back to back, in forward order on
-even rounds and reverse order on odd rounds, so slow drift of the machine (thermal,
-other processes, database checkpoints) lands on all cases alike. The figure kept per
-round is nanoseconds per call; the report is the median over rounds, and the
-"throughput ratio" ``median(baseline) / median(variant)`` (above 1 is faster).
+Each round makes ``iterations`` calls of every case, interleaved: call ``i`` of every
+case, then call ``i + 1`` of every case, in forward order on even rounds and reverse
+order on odd rounds. Only the call itself is timed (a case's ``context`` is entered and
+left around each call, untimed). So a burst of load from other processes, or slow drift
+of the machine, lands on every case alike. The figure kept per round is nanoseconds per
+call; the report is the median over rounds, and the "throughput ratio": the median over
+rounds of ``baseline / variant`` within each round (above 1 is faster).
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,7 +28,8 @@ class Case:
     name: str
     op: Callable[[int], object]
     setup: Callable[[int], object] | None = None
-    role: str = "variant"  # "baseline", "variant" or "anchor"
+    role: str = "variant"  # "baseline", "variant", "anchor" or "reference"
+    context: Callable[[], AbstractContextManager[object]] | None = None  # around each call
 
 
 @dataclass
@@ -34,7 +39,7 @@ class Row:
     median_ns: float
     p25_ns: float
     p75_ns: float
-    ratio: float  # median(baseline) / median(this): throughput relative to the baseline
+    ratio: float  # median over rounds of baseline / this: throughput relative to baseline
     samples_ns: list[float] = field(repr=False)
 
 
@@ -81,20 +86,31 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _time_case(case: Case, iterations: int) -> float:
-    if case.setup is not None:
-        case.setup(iterations)
-    op = case.op
+def _time_round(cases: list[Case], iterations: int) -> dict[str, float]:
+    """Nanoseconds per call of each case, the cases' calls interleaved one by one."""
+    for case in cases:
+        if case.setup is not None:
+            case.setup(iterations)
+    totals = dict.fromkeys((case.name for case in cases), 0)
+    clock = time.perf_counter_ns
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter_ns()
         for i in range(iterations):
-            op(i)
-        elapsed = time.perf_counter_ns() - start
+            for case in cases:
+                op = case.op
+                if case.context is None:
+                    start = clock()
+                    op(i)
+                    totals[case.name] += clock() - start
+                else:
+                    with case.context():
+                        start = clock()
+                        op(i)
+                        totals[case.name] += clock() - start
     finally:
         gc.enable()
-    return elapsed / iterations
+    return {name: total / iterations for name, total in totals.items()}
 
 
 def compare(
@@ -114,27 +130,27 @@ def compare(
     samples: dict[str, list[float]] = {case.name: [] for case in cases}
     for number in range(warmup_rounds + rounds):
         order = cases if number % 2 == 0 else list(reversed(cases))
-        for case in order:
-            per_call = _time_case(case, iterations)
-            if number >= warmup_rounds:
-                samples[case.name].append(per_call)
-    base = statistics.median(samples[cases[0].name])
+        per_call = _time_round(order, iterations)
+        if number >= warmup_rounds:
+            for name, value in per_call.items():
+                samples[name].append(value)
+    base = samples[cases[0].name]
     rows = []
     for case in cases:
         values = samples[case.name]
-        median = statistics.median(values)
         rows.append(
             Row(
                 name=case.name,
                 role=case.role,
-                median_ns=median,
+                median_ns=statistics.median(values),
                 p25_ns=_quantile(values, 0.25),
                 p75_ns=_quantile(values, 0.75),
-                ratio=base / median,
+                ratio=statistics.median(b / v for b, v in zip(base, values, strict=True)),
                 samples_ns=values,
             )
         )
     group = Group(key, title, rounds, iterations, rows, target, notes)
+    group.extra["load_1min"] = round(os.getloadavg()[0], 2)
     print(format_group(group), flush=True)
     return group
 
@@ -149,4 +165,6 @@ def format_group(group: Group) -> str:
     if group.target is not None:
         verdict = "met" if group.target_met else "MISSED"
         lines.append(f"   target: {group.target.text} -> {verdict}")
+    if "load_1min" in group.extra:
+        lines.append(f"   load average (1 min) at the end: {group.extra['load_1min']}")
     return "\n".join(lines)

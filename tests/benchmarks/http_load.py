@@ -40,8 +40,8 @@ HTTP_CASES = [
     ("drf-extensions", "drf-extensions APIETAGMixin", "anchor"),
     ("plain-unversioned", "plain ModelViewSet, unversioned model", "reference"),
     (
-        "etag-lock-no-atomic",
-        "ETagLockModelViewSet, etag_lock_atomic_writes = False",
+        "etag-lock-atomic",
+        "ETagLockModelViewSet, etag_lock_atomic_writes = True (before)",
         "reference",
     ),
 ]
@@ -57,7 +57,7 @@ def _free_port() -> int:
 def gunicorn(workers: int) -> Iterator[int]:
     """The benchmark project under gunicorn on 127.0.0.1; stopped on exit, whatever happens."""
     connections.close_all()
-    port = _free_port()
+    port = int(os.environ.get("BENCH_HTTP_PORT") or _free_port())
     command = [
         sys.executable,
         "-m",
@@ -135,7 +135,7 @@ def bench_throughput(scale: Scale, port: int, rows: dict[str, list[int]]) -> Gro
         order = cases if number % 2 == 0 else list(reversed(cases))
         for key, _, _ in order:
             runs[key].append(_run_wrk(port, key, rows[key], scale.http_seconds))
-    base_ns = statistics.median(1e9 / r["rps"] for r in runs[cases[0][0]])
+    base_per_request = [1e9 / r["rps"] for r in runs[cases[0][0]]]
     result_rows = []
     extra: dict[str, Any] = {}
     for key, name, role in cases:
@@ -148,7 +148,9 @@ def bench_throughput(scale: Scale, port: int, rows: dict[str, list[int]]) -> Gro
                 median,
                 min(per_request),
                 max(per_request),
-                base_ns / median,
+                statistics.median(
+                    b / v for b, v in zip(base_per_request, per_request, strict=True)
+                ),
                 per_request,
             )
         )

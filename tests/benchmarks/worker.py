@@ -8,6 +8,7 @@ with ``BENCH_DATABASE_URL`` set. The database must exist; its tables are created
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -33,6 +34,8 @@ from tests.benchmarks.scale import FULL, QUICK, Scale  # noqa: E402
 
 SUITES: dict[str, Callable[[Scale], Group | list[Group] | None]] = {
     "orm-save": orm.bench_save,
+    "orm-save-atomic": orm.bench_save_in_transaction,
+    "orm-save-width": orm.bench_save_width,
     "orm-delete": orm.bench_delete,
     "orm-cas": orm.bench_compare_and_set,
     "orm-bulk-update": orm.bench_bulk_update,
@@ -95,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(SUITES), default=None)
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
+    # BENCH_ROUNDS=15, BENCH_DRF_ITERATIONS=20, ...: any field of Scale, for a shorter run.
+    overrides = {
+        name: int(os.environ[f"BENCH_{name.upper()}"])
+        for name in Scale.__dataclass_fields__
+        if os.environ.get(f"BENCH_{name.upper()}")
+    }
+    scale = dataclasses.replace(scale, **overrides)
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     if args.profile:

@@ -200,17 +200,37 @@ _WRITES = ("PUT", "PATCH", "DELETE")
 
 @pytest.mark.django_db(transaction=True)
 def test_query_counts_equal_plain_drf_model_viewset(api):
+    # Autocommit, the default "auto": the customer's writes are one statement each, so
+    # no transaction is opened and the statements are plain DRF's, control included.
     counts = side_by_side(api)
     for name, (ours, plain, ours_control, plain_control) in counts.items():
         assert ours == plain, (name, counts)
-        # Autocommit, the default: a write adds its transaction's BEGIN and COMMIT.
+        assert sorted(ours_control) == sorted(plain_control), (name, counts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_query_counts_with_atomic_writes_always_add_begin_and_commit(api, settings):
+    settings.ETAG_LOCK_ATOMIC_WRITES = True
+    counts = side_by_side(api)
+    for name, (ours, plain, ours_control, plain_control) in counts.items():
+        assert ours == plain, (name, counts)
         expected = [*plain_control, "BEGIN", "COMMIT"] if name in _WRITES else plain_control
         assert sorted(ours_control) == sorted(expected), (name, counts)
 
 
 def test_query_counts_inside_an_outer_transaction(api):
-    # Inside ATOMIC_REQUESTS (or a test's transaction) the write's atomic block is a
-    # savepoint: SAVEPOINT and RELEASE around each write, nothing else.
+    # Inside a caller's transaction (here the test's), a one-statement write opens no
+    # savepoint either.
+    counts = side_by_side(api)
+    for name, (ours, plain, ours_control, plain_control) in counts.items():
+        assert ours == plain, (name, counts)
+        assert sorted(ours_control) == sorted(plain_control), (name, counts)
+
+
+def test_query_counts_inside_an_outer_transaction_with_atomic_writes_always(api, settings):
+    # With True the write's atomic block is a savepoint: SAVEPOINT and RELEASE around
+    # each write, nothing else.
+    settings.ETAG_LOCK_ATOMIC_WRITES = True
     counts = side_by_side(api)
     for name, (ours, plain, ours_control, plain_control) in counts.items():
         assert ours == plain, (name, counts)

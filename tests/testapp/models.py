@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
+import django
 from django.db import models
 
-from django_etag_lock.models import VersionedModel
+from django_etag_lock.models import VersionedManager, VersionedModel
 
 
 class Book(VersionedModel):
@@ -73,3 +77,117 @@ class Seat(VersionedModel):
         constraints = [
             models.UniqueConstraint(fields=["row", "number"], name="testapp_seat_row_number")
         ]
+
+
+# -- the compiled save (tests/test_fastsave.py): plain shapes and every fallback ------
+
+
+class Publisher(models.Model):
+    """Unversioned, the target of the relations below (PlainBook stays relation-free)."""
+
+    name = models.CharField(max_length=100)
+
+
+class Ledger(VersionedModel):
+    """Many column types, nullable ones included: the compiled save's plain case."""
+
+    title = models.CharField(max_length=200)
+    count = models.IntegerField(null=True)
+    amount = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+    ratio = models.FloatField(null=True)
+    active = models.BooleanField(default=True)
+    day = models.DateField(null=True)
+    at = models.DateTimeField(null=True)
+    token = models.UUIDField(null=True)
+    publisher = models.ForeignKey(Publisher, null=True, on_delete=models.SET_NULL)
+
+
+class UUIDLedger(VersionedModel):
+    """A primary key whose database value is not the Python value (SQLite, MySQL: text)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    title = models.CharField(max_length=200)
+
+
+class SelectOnSaveBook(VersionedModel):
+    title = models.CharField(max_length=200)
+
+    class Meta:
+        select_on_save = True
+
+
+class UpperCharField(models.CharField):  # type: ignore[type-arg]
+    """Writes its value through ``UPPER(%s)``: a custom placeholder."""
+
+    if django.VERSION >= (6, 1):
+
+        def get_placeholder_sql(self, value: Any, compiler: Any, connection: Any) -> Any:
+            return "UPPER(%s)", [value]
+
+    else:
+
+        def get_placeholder(self, value: Any, compiler: Any, connection: Any) -> str:
+            return "UPPER(%s)"
+
+
+class ShoutedBook(VersionedModel):
+    title = UpperCharField(max_length=200)
+
+
+class DbDefaultBook(VersionedModel):
+    title = models.CharField(max_length=200)
+    pages = models.IntegerField(db_default=100)
+
+
+class GeneratedBook(VersionedModel):
+    pages = models.IntegerField(default=0)
+    double = models.GeneratedField(
+        expression=models.F("pages") * 2, output_field=models.IntegerField(), db_persist=True
+    )
+
+
+class BookCover(VersionedModel):
+    """The primary key is a relation."""
+
+    publisher = models.OneToOneField(Publisher, primary_key=True, on_delete=models.CASCADE)
+    colour = models.CharField(max_length=20)
+
+
+class ShelfSlot(VersionedModel):
+    """A composite primary key."""
+
+    pk = models.CompositePrimaryKey("shelf_no", "slot")
+    shelf_no = models.IntegerField()
+    slot = models.IntegerField()
+    label = models.CharField(max_length=20)
+
+
+class LiveManager(VersionedManager):
+    def get_queryset(self) -> models.QuerySet[ArchivableBook]:
+        queryset: models.QuerySet[ArchivableBook] = super().get_queryset()
+        return queryset.filter(archived=False)
+
+
+class ArchivableBook(VersionedModel):
+    """The base manager filters: its condition must stay in every UPDATE."""
+
+    title = models.CharField(max_length=200)
+    archived = models.BooleanField(default=False)
+
+    live = LiveManager()
+
+    class Meta:
+        base_manager_name = "live"
+
+
+class SavingBook(Book):
+    """Overrides save() and delete(): a DRF write of it may be several statements."""
+
+    class Meta:
+        proxy = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return super().delete(*args, **kwargs)

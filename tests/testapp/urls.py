@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adrf.routers import SimpleRouter as AsyncSimpleRouter
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
@@ -19,7 +20,8 @@ router.register("write-only-books", views.WriteOnlyBookViewSet, basename="write-
 router.register("shelves", views.ShelfViewSet, basename="shelf")
 router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-customer")
 
-async_router = SimpleRouter()
+# adrf's router maps each route to the async action (aretrieve, partial_aupdate, ...).
+async_router = AsyncSimpleRouter()
 async_router.register("customers", adrf_views.AsyncCustomerViewSet, basename="t-async-customer")
 async_router.register(
     "plain-customers", adrf_views.PlainAsyncCustomerViewSet, basename="t-async-plain-customer"

@@ -1,6 +1,9 @@
-"""Benchmark models: one shape of row, written three ways (ours, plain, django-concurrency)."""
+"""Benchmark models: one shape of row written three ways (ours, plain, django-concurrency),
+the same at 1 and 20 columns, and two tables for the growth benchmark."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from concurrency.fields import IntegerVersionField
 from django.db import models
@@ -30,6 +33,18 @@ class ConcurrencyItem(ItemFields):
     """The anchor: django-concurrency's version field."""
 
     version = IntegerVersionField()
+
+
+def _wide_fields(count: int) -> dict[str, Any]:
+    return {f"f{n:02d}": models.IntegerField(default=0) for n in range(count)}
+
+
+WideOnePlain = type("WideOnePlain", (models.Model,), {"__module__": __name__, **_wide_fields(1)})
+WideOne = type("WideOne", (VersionedModel,), {"__module__": __name__, **_wide_fields(1)})
+WideTwentyPlain = type(
+    "WideTwentyPlain", (models.Model,), {"__module__": __name__, **_wide_fields(20)}
+)
+WideTwenty = type("WideTwenty", (VersionedModel,), {"__module__": __name__, **_wide_fields(20)})
 
 
 class GrowthSmall(VersionedModel):
