@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models
 
@@ -88,8 +90,12 @@ class Article(VersionedModel):
     illustrator = models.ForeignKey(
         Author, models.SET(no_author), null=True, related_name="illustrated"
     )
-    labels = models.ManyToManyField("Label", through="ArticleLabel", related_name="articles")
-    tags = models.ManyToManyField("Label", related_name="tagged")
+    labels: models.ManyToManyField[Label, ArticleLabel] = models.ManyToManyField(
+        "Label", through="ArticleLabel", related_name="articles"
+    )
+    tags: models.ManyToManyField[Label, Any] = models.ManyToManyField(
+        "Label", related_name="tagged"
+    )
 
 
 class Label(VersionedModel):
