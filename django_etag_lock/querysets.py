@@ -152,7 +152,13 @@ def cas_statement(model: type[Model], using: str, pk: Any, expected: int | None)
             raise
         connection = connections[using]
         if not connection.in_atomic_block:
-            raise stale_error(model, using, pk, expected) from error
+            # The statement was its own transaction, so the connection is usable. A
+            # row still at ``expected`` means the competitor has not committed yet (a
+            # deadlock or lock wait): the version it will have is unknown.
+            found = stale_error(model, using, pk, expected)
+            if found.current_version == expected:
+                found = StaleObjectError(model, pk, expected, None)
+            raise found from error
         if aborted:
             connection.needs_rollback = True
         raise StaleObjectError(model, pk, expected, None, aborted) from error
