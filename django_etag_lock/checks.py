@@ -89,8 +89,7 @@ def _check_write_paths(model: type[Any], field: Any) -> list[checks.CheckMessage
                 "'last_login': every login (django.contrib.auth.update_last_login) saves "
                 "it, so two logins of one user race into StaleObjectError and every "
                 "login makes open edits of the user stale.",
-                hint="Declare version = VersionField(excluded_fields=['last_login']) on "
-                "the model.",
+                hint="Declare version = VersionField(excluded_fields=['last_login']) on the model.",
                 obj=model,
                 id="django_etag_lock.W011",
             )
