@@ -91,6 +91,8 @@ class Outcome:
     # Writes whose client got a 5xx or no answer, yet whose change was committed.
     unknown_applied: int = 0
     fault_exceptions: Counter[str] = field(default_factory=Counter)
+    # The problem ``reason`` of every 412 (concurrent-write, precondition-failed, ...).
+    reasons_412: Counter[str] = field(default_factory=Counter)
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     violations: list[str] = field(default_factory=list)
@@ -197,6 +199,7 @@ def _check_answer(
         return False
     elif status == 412:
         out.s412 += 1
+        out.reasons_412[str((r.body or {}).get("reason"))] += 1
     elif status == 428:
         out.s428 += 1
     elif status == 404:
