@@ -16,6 +16,7 @@ from tests.testapp.models import (
     Author,
     Book,
     Chapter,
+    Comment,
     Device,
     Label,
     Member,
@@ -101,6 +102,15 @@ def test_bulk_create_with_ignore_conflicts_writes_nothing_over_an_existing_row()
     assert Book.objects.filter(pk=book.pk).values_list("title", "version").get() == ("x", 1)
 
 
+def test_update_or_create_is_a_checked_save_of_a_locked_fresh_read():
+    book = Book.objects.create(title="x")
+    held = Book.objects.get(pk=book.pk)
+    updated, created = Book.objects.update_or_create(pk=book.pk, defaults={"title": "y"})
+    assert (created, updated.version, _version(book)) == (False, 2, 2)
+    with pytest.raises(StaleObjectError):
+        held.save()
+
+
 # -- 2. Django's own writers: the deletion collector ------------------------------------
 
 
@@ -181,6 +191,17 @@ def test_related_manager_remove_with_bulk_false_saves_fresh_rows_checked_and_bum
     assert _version(article) == 2
     assert Article.objects.get(pk=article.pk).editor_id is None
     held.title = "edit"
+    with pytest.raises(StaleObjectError):
+        held.save()
+
+
+def test_generic_relation_add_bumps_the_added_rows():
+    article = Article.objects.create(title="t")
+    comment = Comment.objects.create(text="c")
+    held = Comment.objects.get(pk=comment.pk)
+    article.comments.add(comment)
+    assert _version(comment) == 2
+    assert Comment.objects.get(pk=comment.pk).target == article
     with pytest.raises(StaleObjectError):
         held.save()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from django_etag_lock.models import VersionedModel, VersionField
@@ -96,6 +98,16 @@ class Article(VersionedModel):
     tags: models.ManyToManyField[Label, Any] = models.ManyToManyField(
         "Label", related_name="tagged"
     )
+    comments = GenericRelation("Comment")
+
+
+class Comment(VersionedModel):
+    """Versioned rows of a generic relation: its add() writes through the base manager."""
+
+    content_type = models.ForeignKey(ContentType, models.CASCADE, null=True)
+    object_id = models.PositiveBigIntegerField(null=True)
+    target = GenericForeignKey("content_type", "object_id")
+    text = models.CharField(max_length=50)
 
 
 class Label(VersionedModel):
