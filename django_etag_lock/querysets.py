@@ -99,7 +99,19 @@ def stale_error(
     connection = connections[using]
     if connection.in_atomic_block and connection.features.has_select_for_update:
         qs = qs.select_for_update()
-    current = next(iter(qs.values_list(VERSION_FIELD, flat=True)[:1]), None)
+    try:
+        current = next(iter(qs.values_list(VERSION_FIELD, flat=True)[:1]), None)
+    except DatabaseError as error:
+        # At REPEATABLE READ/SERIALIZABLE the locking read of a row changed after the
+        # transaction's snapshot is refused like the write was.
+        aborted = concurrency_refusal(error, using)
+        if aborted is None:
+            raise
+        if aborted and connection.in_atomic_block:
+            connection.needs_rollback = True
+        refused = StaleObjectError(model, pk, expected, None, aborted)
+        refused.__cause__ = error
+        return refused
     if current is None:
         return ObjectDeletedError(model, pk, expected)
     return StaleObjectError(model, pk, expected, current)

@@ -92,6 +92,23 @@ def test_serialization_failure_of_save_is_stale_and_marks_the_transaction_aborte
 
 
 @pg_only
+def test_refused_lookup_of_the_current_version_after_a_lost_write_is_stale(other):
+    book = Book.objects.create(title="start")
+    mine = Book.objects.get(pk=book.pk)  # version 1
+    _bump_elsewhere(other, book)  # 2: mine is stale before the transaction starts
+    with transaction.atomic():
+        _begin("REPEATABLE READ")
+        assert Book.objects.get(pk=book.pk).version == 2  # the snapshot
+        _bump_elsewhere(other, book)  # 3, after the snapshot
+        mine.title = "mine"
+        with pytest.raises(StaleObjectError) as info:
+            mine.save()  # matches no row; the locking look-up of the version is refused
+        assert connection.needs_rollback
+    assert (info.value.current_version, info.value.transaction_aborted) == (None, True)
+    assert Book.objects.get(pk=book.pk).version == 3
+
+
+@pg_only
 def test_serialization_failure_inside_a_savepoint_leaves_the_outer_transaction_usable(other):
     book = Book.objects.create(title="start")
     with transaction.atomic():
