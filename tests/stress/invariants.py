@@ -193,7 +193,10 @@ def _check_answer(
             out.fault_exceptions[str(exception)] += 1
         else:
             out.s5xx += 1
-            reason = f"{exception}: {logged.get('message')}" if logged else "nothing logged"
+            frames = " < ".join(reversed(logged.get("where") or [])) if logged else ""
+            reason = (
+                f"{exception}: {logged.get('message')} at {frames}" if logged else "nothing logged"
+            )
             where = "during a fault, not a connection error" if during_fault else "outside faults"
             out.fail(f"{what}: HTTP {status} {where} ({reason})")
         return False
