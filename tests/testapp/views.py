@@ -1,4 +1,4 @@
-"""DRF views for tests/test_rest_framework.py: one per configuration under test."""
+"""DRF views for tests/rest_framework/: one per configuration under test."""
 
 from __future__ import annotations
 

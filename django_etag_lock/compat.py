@@ -1,0 +1,145 @@
+"""Every use of private (or internal) Django, DRF and drf-spectacular API, in one place.
+
+Each entry is a small function or name, with the versions it was checked against and a
+test in ``tests/test_compat.py`` that pins its signature and behaviour on every
+supported line (run by the Django-version matrix of ``.ci/run``). A new Django, DRF or
+drf-spectacular release that breaks one of them fails those tests first, here, rather
+than a write path somewhere else. Nothing else in the package touches a private name of
+those libraries.
+
+This module imports only Django: the DRF and drf-spectacular entries take the object
+they work on, so the core (models, querysets) can import it without either installed.
+
+Checked against: Django 5.2, 6.0, 6.1; DRF 3.15 to 3.18; drf-spectacular 0.28 to 0.30.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models.deletion import Collector
+from django.db.models.sql.where import AND, ExtraWhere
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import Model, QuerySet
+    from django.http import HttpRequest
+
+# -- Django ORM -----------------------------------------------------------------------
+
+DO_UPDATE = "_do_update"
+"""``Model._do_update``, which ``VersionedModel`` overrides to make ``save()`` compare.
+
+Django 5.2: ``(self, base_qs, using, pk_val, values, update_fields, forced_update)``;
+6.0 and 6.1 add ``returning_fields``, which the override passes on through ``*args``.
+Called once per table of the row (multi-table inheritance), with the UPDATE's queryset
+already filtered by model but not yet by pk. It cannot be wrapped from here (an
+override is a method of the model); its first seven parameters are pinned by the tests.
+"""
+
+DO_UPDATE_PARAMETERS = (
+    "self",
+    "base_qs",
+    "using",
+    "pk_val",
+    "values",
+    "update_fields",
+    "forced_update",
+)
+"""The leading parameters of ``Model._do_update`` the override relies on, in order."""
+
+
+def add_where_sql(queryset: QuerySet[Any], sql: str, params: list[Any]) -> None:
+    """AND precompiled ``sql`` (with ``%s`` ``params``) into ``queryset``'s WHERE, in place.
+
+    ``sql.where.ExtraWhere`` added to ``Query.where``: what ``QuerySet.extra(where=...)``
+    does, without the clone and the ``extra()`` deprecation path. Used on the queryset
+    Django just built for a save's UPDATE, where a second ``filter()`` would cost more
+    than the rest of the save (docs/benchmarks.md). Django 5.2, 6.0, 6.1:
+    ``ExtraWhere(sqls, params)``, ``WhereNode.add(data, conn_type)``.
+    """
+    queryset.query.where.add(ExtraWhere([sql], params), AND)
+
+
+def raw_delete(queryset: QuerySet[Any], using: str) -> int:
+    """One ``DELETE`` statement for ``queryset``: no collection, no signals.
+
+    ``QuerySet._raw_delete(using)``, which Django's own fast delete calls; used only when
+    :func:`can_fast_delete` says Django would do the same. Django 5.2, 6.0, 6.1 return
+    the row count.
+    """
+    return int(queryset._raw_delete(using))
+
+
+def can_fast_delete(objs: Model | QuerySet[Any], using: str, origin: Model | None = None) -> bool:
+    """Whether Django would delete ``objs`` with one statement (no cascades, parents, signals).
+
+    ``Collector(using, origin).can_fast_delete(objs)``: public methods of an undocumented
+    class. Django 5.2: ``Collector(using, origin=None)``; 6.1 adds ``force_collection``
+    (default ``False``, which is what is wanted here).
+    """
+    return bool(Collector(using=using, origin=origin).can_fast_delete(objs))
+
+
+def write_db(queryset: QuerySet[Any]) -> str:
+    """The database ``queryset`` writes to, asking the router for a write, in place.
+
+    Sets ``QuerySet._for_write`` (what ``QuerySet.update()``/``delete()`` do first), then
+    reads ``QuerySet.db``. Django 5.2, 6.0, 6.1.
+    """
+    queryset._for_write = True  # type: ignore[attr-defined]
+    return queryset.db
+
+
+def needs_rollback(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection``'s current atomic block is already marked for rollback.
+
+    ``BaseDatabaseWrapper.needs_rollback``, read directly because the public
+    ``transaction.get_rollback()`` raises outside an atomic block. Django 5.2, 6.0, 6.1.
+    """
+    return bool(connection.needs_rollback)
+
+
+# -- DRF ------------------------------------------------------------------------------
+
+
+def wrapped_request(request: Any) -> HttpRequest:
+    """The Django ``HttpRequest`` a DRF ``Request`` wraps: ``Request._request``.
+
+    Its ``method`` is the one the client sent, where the DRF request may be a clone
+    under another method (metadata, browsable API forms). DRF 3.15 to 3.18.
+    """
+    result: HttpRequest = request._request
+    return result
+
+
+# -- drf-spectacular ------------------------------------------------------------------
+# AutoSchema's public hooks (get_override_parameters, get_response_serializers) cannot
+# add responses next to the default ones without replacing them, so the OpenAPI
+# extension uses these. drf-spectacular 0.28 to 0.30.
+
+SPECTACULAR_RESPONSE_BODIES = "_get_response_bodies"
+"""``AutoSchema._get_response_bodies(self, direction='response')``, overridden by
+``openapi.ETagLockSchemaMixin`` to add 304/400/404/412/428 next to the default."""
+
+
+def spectacular_is_list_view(schema: Any, serializer: Any = None) -> bool:
+    """``AutoSchema._is_list_view(serializer=None)``: the operation returns a list."""
+    return bool(schema._is_list_view(serializer))
+
+
+def spectacular_is_create_operation(schema: Any) -> bool:
+    """``AutoSchema._is_create_operation()``: the operation creates (POST to a list)."""
+    return bool(schema._is_create_operation())
+
+
+def spectacular_response_for_code(
+    schema: Any, serializer: Any, status_code: str, media_types: list[str] | None = None
+) -> dict[str, Any]:
+    """``AutoSchema._get_response_for_code(serializer, status_code, media_types)``.
+
+    The response object drf-spectacular would build for ``serializer`` at
+    ``status_code``, content included.
+    """
+    result: dict[str, Any] = schema._get_response_for_code(serializer, status_code, media_types)
+    return result
