@@ -188,6 +188,14 @@ class VersionedModel(models.Model):
                     update_fields=update_fields,
                 )
         except StaleObjectError as error:
+            if (
+                self.__dict__.get(VERSION_FIELD) != before.get(VERSION_FIELD)
+                and not connection.in_atomic_block
+            ):
+                # This row's UPDATE went through and is committed; the conflict came
+                # later (a post_save receiver writing another row): the instance is
+                # what the database holds now.
+                raise
             # Leave the instance exactly as the caller had it (pre_save hooks such as
             # auto_now have already written to it), so a retry fails the same way.
             self.__dict__.clear()

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
 from rest_framework import serializers
@@ -35,12 +35,13 @@ from django_etag_lock.etags import (
 )
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
-from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.querysets import VERSION_FIELD, concurrency_refusal
 from django_etag_lock.rest_framework.exceptions import (
     EXCEPTIONS,
     NotModified,
     PreconditionError,
     PreconditionFailed,
+    WrittenThenFailed,
 )
 from django_etag_lock.rest_framework.responses import (
     NotModifiedResponse,
@@ -244,21 +245,53 @@ class ETagLockMixin(_ViewBase):
         """One transaction around the request's writes; a lost race becomes a 412.
 
         Everything written inside (nested serializers, signal receivers) is rolled
-        back when the compare-and-set loses.
+        back when the compare-and-set loses. A conflict raised after the write was
+        committed (an ``on_commit`` callback) is not a 412: see
+        :meth:`written_then_failed_exception`.
         """
         # Without the transaction (an opt-out for views whose writes are the one UPDATE or
         # DELETE), the compare-and-set still decides; only the other writes a request
         # might make before it (pre_save receivers, nested writes) would not be undone.
-        guard = (
-            transaction.atomic(using=self._etag_lock_using(instance))
-            if self.etag_lock_writes_atomically()
-            else nullcontext()
-        )
+        using = self._etag_lock_using(instance)
+        connection = connections[using]
+        atomic = self.etag_lock_writes_atomically()
+        outermost = atomic and not connection.in_atomic_block
+        committed: list[bool] = []
         try:
-            with guard:
+            with transaction.atomic(using=using) if atomic else nullcontext():
+                if outermost:
+                    # Registered first, so it runs first once the commit went through.
+                    transaction.on_commit(lambda: committed.append(True), using=using)
                 yield
         except StaleObjectError as exc:
+            if committed or self._etag_lock_autocommitted(instance, connection):
+                raise self.written_then_failed_exception(exc) from exc
             raise self.write_conflict_exception(exc) from exc
+        except DatabaseError as exc:
+            # A statement of the request other than the compare-and-set refused for a
+            # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
+            if committed or concurrency_refusal(exc, using) is None:
+                raise
+            raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
+
+    def _etag_lock_autocommitted(self, instance: Model | None, connection: Any) -> bool:
+        """Without a transaction: whether the row was already written (and so committed)."""
+        if connection.in_atomic_block or instance is None:
+            return False
+        return instance.pk is None or getattr(instance, VERSION_FIELD) != self.etag_lock_version
+
+    def _etag_lock_refused(self, exc: DatabaseError, using: str) -> StaleObjectError:
+        mine = self.etag_lock_object
+        model = type(mine) if mine is not None else self._etag_lock_model()
+        connection = connections[using]
+        aborted = bool(concurrency_refusal(exc, using)) and connection.in_atomic_block
+        if aborted:
+            connection.needs_rollback = True
+        refused = StaleObjectError(
+            model, getattr(mine, "pk", None), self.etag_lock_version, None, aborted
+        )
+        refused.__cause__ = exc
+        return refused
 
     def write_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
         """The 412 for a compare-and-set lost after the preconditions passed."""
@@ -270,6 +303,21 @@ class ETagLockMixin(_ViewBase):
             problems.conflict_detail(exc),
             reason=problems.conflict_reason(exc),
             instance=current,
+        )
+
+    def written_then_failed_exception(self, exc: StaleObjectError) -> WrittenThenFailed:
+        """The answer when a conflict was raised after the request's write committed.
+
+        Not a 412 ("nothing was written" would be false, and a client trusting it would
+        apply its change twice): a 500 problem saying the change is in, with the new ETag
+        of the row when it still exists.
+        """
+        mine = self.etag_lock_object
+        written = mine if mine is not None and mine.pk is not None else None
+        return WrittenThenFailed(
+            problems.written_then_failed_detail(exc),
+            reason="written-then-failed",
+            instance=written,
         )
 
     def _etag_lock_reload(self, exc: StaleObjectError) -> Model | None:
@@ -358,7 +406,11 @@ class ETagLockMixin(_ViewBase):
         data = problem_body(exc, self.request.path)
         headers = problem_headers(exc)
         instance = exc.instance
-        if (
+        if isinstance(exc, WrittenThenFailed):
+            if instance is not None:
+                headers.update(self.get_validator_headers(instance))
+                data["written_etag"] = headers["ETag"]
+        elif (
             isinstance(exc, PreconditionFailed)
             and instance is not None
             and self.etag_lock_can_read(instance)
@@ -373,8 +425,16 @@ class ETagLockMixin(_ViewBase):
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.
             exc = self.write_conflict_exception(exc)
+        elif isinstance(exc, DatabaseError) and self.etag_lock_object is not None:
+            # SERIALIZABLE: a statement of a checked write other than the compare-and-set
+            # (the serializer's unique checks, say) refused for a concurrent transaction.
+            using = self._etag_lock_using(self.etag_lock_object)
+            if self.request.method != "GET" and concurrency_refusal(exc, using) is not None:
+                exc = self.write_conflict_exception(self._etag_lock_refused(exc, using))
         if isinstance(exc, NotModified):
             return self.not_modified_response(exc.instance)
+        if isinstance(exc, WrittenThenFailed):
+            return self.precondition_response(exc)
         if isinstance(exc, PreconditionError):
             set_rollback()
             return self.precondition_response(exc)
