@@ -73,6 +73,7 @@ def _check_write_paths(model: type[Any], field: Any) -> list[checks.CheckMessage
     """W011 (a user model versioning last_login), W013 (base manager), E011 (on_delete)."""
     from django.contrib.auth.base_user import AbstractBaseUser
 
+    from django_etag_lock import compat
     from django_etag_lock.models import VersionField
     from django_etag_lock.querysets import VersionedQuerySet
 
@@ -108,8 +109,7 @@ def _check_write_paths(model: type[Any], field: Any) -> list[checks.CheckMessage
         )
     for fk in model._meta.local_fields:
         on_delete = getattr(getattr(fk, "remote_field", None), "on_delete", None)
-        operation = getattr(on_delete, "operation", None)  # Django 6.1's DB_SET_NULL & co.
-        if operation in ("SET NULL", "SET DEFAULT"):
+        if compat.database_on_delete_operation(on_delete) in ("SET NULL", "SET DEFAULT"):
             messages.append(
                 checks.Error(
                     f"{label}.{fk.name} uses on_delete={on_delete}: the database rewrites "

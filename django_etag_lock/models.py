@@ -349,9 +349,8 @@ BASE_MANAGER = "_etag_lock_base_manager"
 
 
 def _use_versioned_base_manager(sender: type[models.Model], **kwargs: Any) -> None:
-    if issubclass(sender, VersionedModel) and not sender._meta.base_manager_name:
-        sender._meta.base_manager_name = BASE_MANAGER
-        sender._meta.__dict__.pop("base_manager", None)  # a cached_property
+    if issubclass(sender, VersionedModel):
+        compat.use_base_manager(sender, BASE_MANAGER)
 
 
 class_prepared.connect(_use_versioned_base_manager, dispatch_uid="django_etag_lock.base_manager")
@@ -365,18 +364,6 @@ class_prepared.connect(_use_versioned_base_manager, dispatch_uid="django_etag_lo
 # the collector's transaction, just before its field updates, from a pre_delete receiver.
 
 _FETCHED_SET_RELATIONS: dict[type[models.Model], list[models.ForeignKey[Any, Any]]] = {}
-
-
-def _writes_fetched_rows(on_delete: Any) -> bool:
-    """Whether the collector applies ``on_delete`` with ``sql.UpdateQuery`` on fetched rows."""
-    if on_delete is models.SET_DEFAULT:
-        return True
-    deconstruct = getattr(on_delete, "deconstruct", None)
-    return (
-        callable(deconstruct)
-        and deconstruct()[0] == "django.db.models.SET"
-        and not getattr(on_delete, "lazy_sub_objs", False)
-    )
 
 
 def _bump_rows_set_by_collector(
@@ -403,7 +390,7 @@ def connect_collector_bumps() -> None:
         for field in model._meta.local_fields:
             if not isinstance(field, models.ForeignKey):
                 continue
-            if not _writes_fetched_rows(field.remote_field.on_delete):
+            if not compat.collector_writes_fetched_rows(field.remote_field.on_delete):
                 continue
             target = field.remote_field.model
             _FETCHED_SET_RELATIONS.setdefault(target._meta.concrete_model or target, []).append(

@@ -111,7 +111,7 @@ def stale_error(
         if aborted is None:
             raise
         if aborted and connection.in_atomic_block:
-            connection.needs_rollback = True
+            compat.set_needs_rollback(connection)
         refused = StaleObjectError(model, pk, expected, None, aborted)
         refused.__cause__ = error
         return refused
@@ -175,7 +175,7 @@ def cas_statement(model: type[Model], using: str, pk: Any, expected: int | None)
                 found = StaleObjectError(model, pk, expected, None)
             raise found from error
         if aborted:
-            connection.needs_rollback = True
+            compat.set_needs_rollback(connection)
         raise StaleObjectError(model, pk, expected, None, aborted) from error
 
 
@@ -195,7 +195,7 @@ def after_savepoint(error: StaleObjectError, using: str) -> StaleObjectError:
         restated = stale_error(error.model, using, error.pk, error.expected_version)
     else:
         restated = StaleObjectError(
-            error.model, error.pk, error.expected_version, None, connection.needs_rollback
+            error.model, error.pk, error.expected_version, None, compat.needs_rollback(connection)
         )
     restated.__cause__ = error.__cause__
     return restated
@@ -373,7 +373,7 @@ class VersionedQuerySet(QuerySet[_M]):
             # The locking read or an UPDATE was refused for a concurrent update: the
             # block was rolled back, nothing was written.
             connection = connections[using]
-            aborted = connection.in_atomic_block and connection.needs_rollback
+            aborted = connection.in_atomic_block and compat.needs_rollback(connection)
             refused = [
                 (
                     obj,
@@ -479,6 +479,7 @@ class VersionedQuerySet(QuerySet[_M]):
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]
 
+    # Private Django API, pinned in compat.QUERYSET_INSERT.
     def _insert(
         self,
         objs: Any,
@@ -503,10 +504,9 @@ class VersionedQuerySet(QuerySet[_M]):
                 unique_fields=unique_fields,
                 **kwargs,
             )
-        self._for_write = True
-        return upsert_bumping_version(
+        return compat.insert_with_conflict_suffix(
             self.model,
-            using or self.db,
+            using or compat.write_db(self),
             objs,
             fields,
             returning_fields,
@@ -514,6 +514,7 @@ class VersionedQuerySet(QuerySet[_M]):
             on_conflict,
             update_fields,
             unique_fields,
+            _bump_after_conflict_clause(self.model),
         )
 
     _insert.alters_data = True  # type: ignore[attr-defined]
@@ -593,62 +594,23 @@ def _is_set_order(model: type[Model], objs: Iterable[Model], field_names: list[s
     )
 
 
-def upsert_bumping_version(
-    model: type[Model],
-    using: str,
-    objs: Any,
-    fields: Any,
-    returning_fields: Any,
-    raw: bool,
-    on_conflict: Any,
-    update_fields: Any,
-    unique_fields: Any,
-) -> Any:
-    """``QuerySet._insert`` for an upsert, its conflict clause also bumping the version.
+def _bump_after_conflict_clause(model: type[Model]) -> Any:
+    """The ``extend`` of :func:`compat.insert_with_conflict_suffix`: bump the version."""
 
-    Private Django API (``sql.InsertQuery``, ``SQLInsertCompiler.as_sql`` and
-    ``DatabaseOperations.on_conflict_suffix_sql``, unchanged from 4.1 to 6.1): the
-    statement Django compiles is kept, and ``version = <table>.version + 1`` is
-    appended to the ``DO UPDATE SET`` / ``ON DUPLICATE KEY UPDATE`` list it built.
-    A backend whose clause is not found there is refused, never run unbumped.
-    """
-    from django.db.models import sql
+    def extend(suffix: str | None, connection: Any) -> str:
+        if suffix is None:
+            raise VersionFieldError(
+                f"bulk_create(update_conflicts=True) on {model._meta.label}: the "
+                f"{connection.vendor} backend's conflict clause could not be made to "
+                "bump 'version', so the upsert was refused. Write the rows with "
+                "update_or_create(), or bulk_update() the existing ones and "
+                "bulk_create() the new ones."
+            )
+        ops = connection.ops
+        column = ops.quote_name(model._meta.get_field(VERSION_FIELD).column)  # type: ignore[union-attr]
+        if connection.vendor == "mysql":
+            # Inside ON DUPLICATE KEY UPDATE a bare column is the existing row's value.
+            return f", {column} = {column} + 1"
+        return f", {column} = {ops.quote_name(model._meta.db_table)}.{column} + 1"
 
-    query = sql.InsertQuery(
-        model, on_conflict=on_conflict, update_fields=update_fields, unique_fields=unique_fields
-    )
-    query.insert_values(fields, objs, raw=raw)
-    compiler = query.get_compiler(using=using)
-    connection = compiler.connection
-    ops = connection.ops
-    suffix = ops.on_conflict_suffix_sql(
-        fields,
-        on_conflict,
-        [f.column for f in update_fields],
-        [f.column for f in unique_fields or ()],
-    )
-    column = ops.quote_name(model._meta.get_field(VERSION_FIELD).column)  # type: ignore[union-attr]
-    if connection.vendor == "mysql":
-        # Inside ON DUPLICATE KEY UPDATE a bare column is the existing row's value.
-        bump = f", {column} = {column} + 1"
-    else:
-        bump = f", {column} = {ops.quote_name(model._meta.db_table)}.{column} + 1"
-    original = compiler.as_sql
-
-    def as_sql(*args: Any, **kwargs: Any) -> list[tuple[str, Any]]:
-        statements = []
-        for statement, params in original(*args, **kwargs):
-            head, found, tail = statement.rpartition(suffix) if suffix else ("", "", "")
-            if not found:
-                raise VersionFieldError(
-                    f"bulk_create(update_conflicts=True) on {model._meta.label}: the "
-                    f"{connection.vendor} backend's conflict clause could not be made to "
-                    "bump 'version', so the upsert was refused. Write the rows with "
-                    "update_or_create(), or bulk_update() the existing ones and "
-                    "bulk_create() the new ones."
-                )
-            statements.append((head + suffix + bump + tail, params))
-        return statements
-
-    compiler.as_sql = as_sql
-    return compiler.execute_sql(returning_fields)
+    return extend

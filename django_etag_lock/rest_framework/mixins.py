@@ -286,7 +286,7 @@ class ETagLockMixin(_ViewBase):
         connection = connections[using]
         aborted = bool(concurrency_refusal(exc, using)) and connection.in_atomic_block
         if aborted:
-            connection.needs_rollback = True
+            compat.set_needs_rollback(connection)
         refused = StaleObjectError(
             model, getattr(mine, "pk", None), self.etag_lock_version, None, aborted
         )
