@@ -250,3 +250,14 @@ def test_stale_object_error_knows_whether_the_transaction_was_aborted():
     error = StaleObjectError(Book, 1, 2, None, True)
     assert error.transaction_aborted
     assert "roll it back" in str(error)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_conflict_after_the_commit_answers_in_german(api, stale_write_after_commit):
+    book = BookFactory(title="before")
+    response = api.patch(
+        book_url(book.pk), {"title": "after"}, HTTP_IF_MATCH='"1"', HTTP_ACCEPT_LANGUAGE="de"
+    )
+    body = problem(response)
+    assert body["title"] == "Gespeichert, dann schlug ein späterer Schritt fehl"
+    assert body["detail"].startswith("Ihre Änderung wurde gespeichert")
