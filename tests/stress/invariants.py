@@ -202,7 +202,12 @@ def _check_answer(
         return False
     elif status == 412:
         out.s412 += 1
-        out.reasons_412[str((r.body or {}).get("reason"))] += 1
+        body = r.body or {}
+        reason = str(body.get("reason"))
+        if reason == "concurrent-write" and "current_etag" not in body:
+            # The database refused the write (40001, 1213): no current version known.
+            reason += " (refused)"
+        out.reasons_412[reason] += 1
     elif status == 428:
         out.s428 += 1
     elif status == 404:
