@@ -182,17 +182,24 @@ def conflict_detail(exc: StaleObjectError) -> StrOrPromise:
             "were checked; nothing was written."
         )
     if exc.current_version is None:
-        # The database refused the write for a concurrent update (REPEATABLE READ,
-        # SERIALIZABLE): the row's version now is unknown, so no ETag is offered.
-        return _(
-            "The database refused your write because another request changed the resource "
-            "at the same time; nothing was written. GET it again, reapply your change and "
-            "resend it with the new ETag in If-Match."
-        )
+        return refused_write_detail()
     return _(
         "The resource was changed by another request after your preconditions were "
         "checked; nothing was written. GET it again, reapply your change and resend "
         "it with the new ETag in If-Match."
+    )
+
+
+def refused_write_detail() -> StrOrPromise:
+    """The ``detail`` of a write the database refused for a concurrent transaction.
+
+    REPEATABLE READ, SERIALIZABLE (PostgreSQL 40001, MariaDB 1213): the row's version
+    now is unknown, so no ETag is offered.
+    """
+    return _(
+        "The database refused your write because another request changed the resource "
+        "at the same time; nothing was written. GET it again, reapply your change and "
+        "resend it with the new ETag in If-Match."
     )
 
 
