@@ -287,9 +287,9 @@ class ETagLockMixin(_ViewBase):
         aborted = bool(concurrency_refusal(exc, using)) and connection.in_atomic_block
         if aborted:
             compat.set_needs_rollback(connection)
-        refused = StaleObjectError(
-            model, getattr(mine, "pk", None), self.etag_lock_version, None, aborted
-        )
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        pk = mine.pk if mine is not None else self.kwargs.get(lookup)
+        refused = StaleObjectError(model, pk, self.etag_lock_version, None, aborted)
         refused.__cause__ = exc
         return refused
 
@@ -425,11 +425,12 @@ class ETagLockMixin(_ViewBase):
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.
             exc = self.write_conflict_exception(exc)
-        elif isinstance(exc, DatabaseError) and self.etag_lock_object is not None:
-            # SERIALIZABLE: a statement of a checked write other than the compare-and-set
-            # (the serializer's unique checks, say) refused for a concurrent transaction.
+        elif isinstance(exc, DatabaseError) and self.request.method not in _READ_METHODS:
+            # SERIALIZABLE: a statement of a write other than the compare-and-set (the
+            # read of get_object(), the serializer's unique checks) refused for a
+            # concurrent transaction: the write lost all the same.
             using = self._etag_lock_using(self.etag_lock_object)
-            if self.request.method != "GET" and concurrency_refusal(exc, using) is not None:
+            if concurrency_refusal(exc, using) is not None:
                 exc = self.write_conflict_exception(self._etag_lock_refused(exc, using))
         if isinstance(exc, NotModified):
             return self.not_modified_response(exc.instance)
@@ -451,6 +452,9 @@ class ETagLockMixin(_ViewBase):
                 if name not in response:
                     response[name] = value
         return response
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]

@@ -166,8 +166,9 @@ def test_refused_write_under_atomic_requests_is_a_412_without_a_tag(
 
 @needs_server_db
 @pytest.mark.django_db(transaction=True)
-def test_refusal_of_another_statement_of_a_write_is_a_412(api, monkeypatch):
-    """SERIALIZABLE may refuse a read of the request (a unique check) instead of the write."""
+@pytest.mark.parametrize("refused", ["get_object", "is_valid"])
+def test_refusal_of_another_statement_of_a_write_is_a_412(api, monkeypatch, refused):
+    """SERIALIZABLE may refuse a read of the request (get_object(), a unique check)."""
     book = BookFactory(title="before")
 
     class Refusal(Exception):
@@ -179,7 +180,8 @@ def test_refusal_of_another_statement_of_a_write_is_a_412(api, monkeypatch):
     def refuse(self, *args, **kwargs):
         raise error
 
-    monkeypatch.setattr(BookViewSet.serializer_class, "is_valid", refuse)
+    owner = BookViewSet if refused == "get_object" else BookViewSet.serializer_class
+    monkeypatch.setattr(owner, refused, refuse)
     response = api.patch(book_url(book.pk), {"title": "mine"}, HTTP_IF_MATCH='"1"')
     assert response.status_code == 412
     assert problem(response)["reason"] == "concurrent-write"
