@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils import translation
 
 from django_etag_lock.middleware import ConcurrencyRefusalMiddleware
 from tests.utils import needs_server_db
@@ -34,7 +35,8 @@ def middleware() -> ConcurrencyRefusalMiddleware:
 
 def test_refused_commit_of_a_conditional_write_is_a_412_problem(middleware):
     request = RequestFactory().patch("/api/customers/1/", HTTP_IF_MATCH='"3"')
-    response = middleware.process_exception(request, _refusal())
+    with translation.override("en"):
+        response = middleware.process_exception(request, _refusal())
     assert response.status_code == 412
     assert response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)
