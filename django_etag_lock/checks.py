@@ -4,11 +4,16 @@ Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet), ``W011`` (a
 versioned user model that does not exclude ``last_login``), ``W013`` (base manager
 without VersionedQuerySet), ``E011`` (a database-level ``on_delete`` that rewrites
-versioned rows). The DRF integration adds ``W001`` and ``W002``.
+versioned rows). The DRF integration adds ``W001`` and ``W002``; the admin's own
+``check()`` adds ``E002`` (django_etag_lock/admin/checks.py). ``E101``-``E108`` validate
+the type and range of each ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist
+(docs/checks.md).
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -199,3 +204,102 @@ def check_middleware(
                 )
             ]
     return []
+
+
+# -- settings ---------------------------------------------------------------------------
+# Read raw from django.conf.settings (not through conf, which coerces): the point is to
+# catch ETAG_LOCK_ATOMIC_WRITES = "False", which bool() reads as True.
+
+_BOOLEAN_SETTINGS: dict[str, str] = {
+    "ETAG_LOCK_REQUIRE_IF_MATCH": "django_etag_lock.E101",
+    "ETAG_LOCK_ALLOW_IF_MATCH_STAR": "django_etag_lock.E102",
+    "ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412": "django_etag_lock.E105",
+    "ETAG_LOCK_ATOMIC_WRITES": "django_etag_lock.E106",
+    "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
+    "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
+}
+_CACHE_CONTROL = "ETAG_LOCK_CACHE_CONTROL"
+_MAX_TAGS = "ETAG_LOCK_MAX_IF_MATCH_TAGS"
+_UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+
+def known_settings() -> frozenset[str]:
+    """Every ``ETAG_LOCK_*`` name the package reads."""
+    from django_etag_lock.conf import Settings
+
+    declared = {f"ETAG_LOCK_{name}" for name in vars(Settings) if name.isupper()}
+    return frozenset({*_BOOLEAN_SETTINGS, _CACHE_CONTROL, _MAX_TAGS, *declared})
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _check_setting(name: str, value: Any) -> checks.CheckMessage | None:
+    if name in _BOOLEAN_SETTINGS:
+        if isinstance(value, bool):
+            return None
+        return checks.Error(
+            f"{name} should be True or False, not {type(value).__name__} {_shown(value)}.",
+            hint=f"Write {name} = True or {name} = False; a string such as "
+            f'"False" would read as true. To use an environment variable, convert it: '
+            f'{name} = os.environ.get("{name}", "true").lower() == "true".',
+            id=_BOOLEAN_SETTINGS[name],
+        )
+    if name == _CACHE_CONTROL:
+        if value is None or (isinstance(value, str) and not _UNSAFE_HEADER_CHARS.search(value)):
+            return None
+        what = (
+            "contains characters a header value cannot carry (line breaks, control or "
+            "non-Latin-1 characters)"
+            if isinstance(value, str)
+            else f"is {type(value).__name__} {_shown(value)}, not a string"
+        )
+        return checks.Error(
+            f"{name} {what}.",
+            hint=f'Set {name} to a Cache-Control value such as "private, no-cache", or to '
+            "None to send no Cache-Control header.",
+            id="django_etag_lock.E103",
+        )
+    if name == _MAX_TAGS:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return None
+        return checks.Error(
+            f"{name} should be an integer of at least 1, not "
+            f"{type(value).__name__} {_shown(value)}: a request with If-Match or "
+            "If-None-Match could not be evaluated.",
+            hint=f"Remove {name} to keep the default 64, or set a whole number such as 16; "
+            "real clients send one entity-tag.",
+            id="django_etag_lock.E104",
+        )
+    return None
+
+
+@checks.register()
+def check_settings(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E101-E108: the type and range of each ETAG_LOCK_* setting; W101: unknown names."""
+    messages: list[checks.CheckMessage] = []
+    known = known_settings()
+    for name in dir(settings):
+        if not name.startswith("ETAG_LOCK_"):
+            continue
+        value = getattr(settings, name)
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            messages.append(
+                checks.Warning(
+                    f"{name} is not a django-etag-lock setting, so it has no effect.",
+                    hint=f"Did you mean {close[0]}?"
+                    if close
+                    else "See docs/settings.md for the settings there are.",
+                    id="django_etag_lock.W101",
+                )
+            )
+            continue
+        message = _check_setting(name, value)
+        if message is not None:
+            messages.append(message)
+    return messages

@@ -20,6 +20,7 @@ __all__ = [
     "EntityTag",
     "MalformedHeader",
     "Outcome",
+    "Reason",
     "StarType",
     "evaluate_preconditions",
     "format_http_date",
@@ -114,12 +115,25 @@ def _describe_char(char: str) -> str:
     return f"the character U+{ord(char):04X}"
 
 
+# What String(null) and String(undefined) put in a header: the client had no tag to send.
+_SCRIPT_NOTHING: Final = frozenset({"null", "undefined"})
+
+
 def _unquoted(header: str, token: str) -> MalformedHeader:
     if token == "*":
         return MalformedHeader(
             header,
             f"{header}: * must be the whole header value; it cannot be combined with "
             f"entity-tags. Send either {header}: * or a list of quoted entity-tags.",
+        )
+    if token in _SCRIPT_NOTHING:
+        return MalformedHeader(
+            header,
+            f"{header}: {token} is what a JavaScript client sends when it could not read the "
+            f"ETag response header: a browser on another origin sees ETag only when the API "
+            f"lists it in Access-Control-Expose-Headers (with django-cors-headers, "
+            f'CORS_EXPOSE_HEADERS = ["ETag"]). Send the tag exactly as the server sent it, '
+            f'like {header}: "7".',
         )
     weak = token.startswith(("W/", "w/"))
     bare = token[2:] if weak else token
@@ -323,16 +337,108 @@ class Outcome(enum.Enum):
     PRECONDITION_REQUIRED = 428
 
 
+class Reason(enum.StrEnum):
+    """Every machine code a response's ``reason`` (and the ``write_refused`` signal) can carry.
+
+    One enumeration for the HTTP logic, the Django REST Framework integration, the admin
+    and the OpenAPI schema; docs/http.md's table is tested against it. A member is its
+    string (``Reason.IF_MATCH_FAILED == "if-match-failed"``), so clients and logs see
+    plain strings. ``statuses`` are the status codes it can answer with; ``description``
+    says when.
+    """
+
+    statuses: tuple[int, ...]
+    description: str
+
+    def __new__(cls, value: str, statuses: tuple[int, ...], description: str) -> Reason:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.statuses = statuses
+        member.description = description
+        return member
+
+    PROCEED = ("proceed", (200,), "no precondition prevents the request")
+    NOT_MODIFIED = (
+        "not-modified",
+        (304,),
+        "a read whose If-None-Match (or If-Modified-Since) matches the current state",
+    )
+    IF_MATCH_MISSING = (
+        "if-match-missing",
+        (428,),
+        "a PUT, PATCH or DELETE without If-Match where If-Match is required",
+    )
+    IF_MATCH_FAILED = (
+        "if-match-failed",
+        (412,),
+        "no entity-tag in If-Match matches the current ETag (a weak tag never matches), "
+        "or If-Match: * on a resource that does not exist",
+    )
+    IF_MATCH_STAR_REFUSED = (
+        "if-match-star-refused",
+        (412,),
+        "If-Match: * on a write where the view or ETAG_LOCK_ALLOW_IF_MATCH_STAR refuses it",
+    )
+    IF_UNMODIFIED_SINCE_FAILED = (
+        "if-unmodified-since-failed",
+        (412,),
+        "the resource changed after the If-Unmodified-Since date (only without If-Match)",
+    )
+    IF_NONE_MATCH_FAILED = (
+        "if-none-match-failed",
+        (412,),
+        "a write whose If-None-Match matches: the tag is current, or If-None-Match: * and "
+        "the resource (or the collection a POST goes to) exists",
+    )
+    MALFORMED_IF_MATCH = (
+        "malformed-if-match",
+        (400, 412),
+        "If-Match breaks the RFC 9110 grammar: 400 on a write, 412 on a read",
+    )
+    MALFORMED_IF_NONE_MATCH = (
+        "malformed-if-none-match",
+        (400,),
+        "If-None-Match breaks the RFC 9110 grammar, on a write (a read ignores it)",
+    )
+    CONCURRENT_WRITE = (
+        "concurrent-write",
+        (412,),
+        "another write changed the row after the preconditions passed; nothing was written",
+    )
+    CONCURRENT_DELETE = (
+        "concurrent-delete",
+        (412,),
+        "another request deleted the row after the preconditions passed; nothing was written",
+    )
+    CONCURRENT_CREATE = (
+        "concurrent-create",
+        (412,),
+        "a create-only PUT (If-None-Match: *) lost to another request that created the "
+        "resource first; the database's unique constraint decided",
+    )
+    UNIQUE_CONFLICT = (
+        "unique-conflict",
+        (409,),
+        "a concurrent write took a unique value this write needs; nothing was written",
+    )
+    WRITTEN_THEN_FAILED = (
+        "written-then-failed",
+        (500,),
+        "the write was committed, then a conflict was raised after the commit (an "
+        "on_commit callback); the change is in, do not resend it",
+    )
+
+
 @dataclass(frozen=True)
 class Decision:
     """The result of :func:`evaluate_preconditions`.
 
-    ``reason`` is a stable machine code; ``detail`` is one English sentence for the client;
-    ``header`` is the header that decided, if any.
+    ``reason`` is a stable machine code (a :class:`Reason`); ``detail`` is one English
+    sentence for the client; ``header`` is the header that decided, if any.
     """
 
     outcome: Outcome
-    reason: str
+    reason: Reason
     detail: str
     header: str | None
 
@@ -343,7 +449,7 @@ _IGNORING_METHODS: Final = frozenset({"OPTIONS", "TRACE", "CONNECT"})
 _IF_MATCH_REQUIRED_METHODS: Final = frozenset({"PUT", "PATCH", "DELETE"})
 
 _PROCEED: Final = Decision(
-    Outcome.PROCEED, "proceed", "No precondition prevents this request.", None
+    Outcome.PROCEED, Reason.PROCEED, "No precondition prevents this request.", None
 )
 _RELOAD: Final = "GET the resource again, reapply your change, and resend it with the new ETag."
 
@@ -366,14 +472,19 @@ def _current_tag(current_etag: str | None) -> EntityTag | None:
 def _not_modified(header: str) -> Decision:
     return Decision(
         Outcome.NOT_MODIFIED,
-        "not-modified",
+        Reason.NOT_MODIFIED,
         "The resource has not changed since the representation you hold; use your cached copy.",
         header,
     )
 
 
-def _if_match_failed(tags: list[EntityTag], current: EntityTag | None) -> Decision:
-    if current is None:
+def _if_match_failed(tags: list[EntityTag], current: EntityTag | None, exists: bool) -> Decision:
+    if current is None and exists:
+        detail = (
+            "The target has no entity-tag of its own (a collection), so no entity-tag in "
+            "If-Match can match it; only If-Match: * does."
+        )
+    elif current is None:
         detail = "None of the If-Match entity-tags matches: the resource has no current state."
     elif not current.weak and any(tag.weak and weak_match(tag, current) for tag in tags):
         # RFC 9110 section 13.1.1: If-Match uses the strong comparison. A weak copy of our
@@ -385,7 +496,7 @@ def _if_match_failed(tags: list[EntityTag], current: EntityTag | None) -> Decisi
         )
     else:
         detail = f"The resource has changed since you read it: If-Match does not match. {_RELOAD}"
-    return Decision(Outcome.PRECONDITION_FAILED, "if-match-failed", detail, "If-Match")
+    return Decision(Outcome.PRECONDITION_FAILED, Reason.IF_MATCH_FAILED, detail, "If-Match")
 
 
 def evaluate_preconditions(
@@ -400,11 +511,16 @@ def evaluate_preconditions(
     require_if_match: bool = True,
     allow_star: bool = True,
     max_tags: int = 64,
+    exists: bool | None = None,
 ) -> Decision:
     """Evaluate a request's preconditions in the order of RFC 9110 section 13.2.2.
 
     ``current_etag`` is the selected representation's ETag (``make_etag(row.version)``), or
     ``None`` when there is none. Header arguments are raw values, ``None`` when absent.
+    ``exists`` says whether the target has a current representation; by default, whether
+    it has an ETag. A collection exists without a tag of its own: ``exists=True,
+    current_etag=None`` makes ``If-Match: *`` and ``If-None-Match: *`` match it, and no
+    entity-tag.
 
     With ``require_if_match``, PUT, PATCH and DELETE without If-Match get 428 (RFC 6585
     section 3). If-Unmodified-Since alone does not satisfy that requirement: HTTP dates have
@@ -413,6 +529,10 @@ def evaluate_preconditions(
     """
     method = method.upper()
     current = _current_tag(current_etag)
+    if exists is None:
+        exists = current is not None
+    elif current is not None and not exists:
+        raise ValueError("A resource that does not exist has no current_etag.")
     if last_modified is not None and last_modified.utcoffset() is None:
         raise ValueError("last_modified must be a timezone-aware datetime.")
     if method in _IGNORING_METHODS:
@@ -427,30 +547,30 @@ def evaluate_preconditions(
             # A malformed tag cannot match anything: a read fails its precondition, a write
             # is refused as a bad request rather than performed.
             outcome = Outcome.PRECONDITION_FAILED if safe else Outcome.BAD_REQUEST
-            return Decision(outcome, "malformed-if-match", exc.explanation, "If-Match")
+            return Decision(outcome, Reason.MALFORMED_IF_MATCH, exc.explanation, "If-Match")
         if tags is STAR:
-            if current is None:
+            if not exists:
                 return Decision(
                     Outcome.PRECONDITION_FAILED,
-                    "if-match-failed",
+                    Reason.IF_MATCH_FAILED,
                     "If-Match: * requires the resource to have a current state, and it has none.",
                     "If-Match",
                 )
             if not allow_star and not safe:
                 return Decision(
                     Outcome.PRECONDITION_FAILED,
-                    "if-match-star-refused",
+                    Reason.IF_MATCH_STAR_REFUSED,
                     "If-Match: * is not accepted here because it cannot detect changes you "
                     'have not seen; send If-Match with the ETag you last received, like "7".',
                     "If-Match",
                 )
         elif current is None or not any(strong_match(tag, current) for tag in tags or ()):
-            return _if_match_failed(tags or [], current)
+            return _if_match_failed(tags or [], current, exists)
     elif require_if_match and method in _IF_MATCH_REQUIRED_METHODS:
         # RFC 6585 section 3. Decided before If-Unmodified-Since on purpose: see docstring.
         return Decision(
             Outcome.PRECONDITION_REQUIRED,
-            "if-match-missing",
+            Reason.IF_MATCH_MISSING,
             "This request must be conditional: send If-Match with the ETag from your last "
             'GET, like If-Match: "7". If-Unmodified-Since is not enough, because HTTP dates '
             "have one-second resolution and cannot tell apart two changes in the same second.",
@@ -463,7 +583,7 @@ def evaluate_preconditions(
         if since is not None and last_modified.replace(microsecond=0) > since:
             return Decision(
                 Outcome.PRECONDITION_FAILED,
-                "if-unmodified-since-failed",
+                Reason.IF_UNMODIFIED_SINCE_FAILED,
                 f"The resource has changed since the If-Unmodified-Since date. {_RELOAD}",
                 "If-Unmodified-Since",
             )
@@ -477,15 +597,18 @@ def evaluate_preconditions(
                 # A read cannot lose data: answer with the full representation, not a 304.
                 return Decision(
                     Outcome.PROCEED,
-                    "proceed",
+                    Reason.PROCEED,
                     f"If-None-Match was ignored because it is malformed: {exc.explanation}",
                     "If-None-Match",
                 )
             return Decision(
-                Outcome.BAD_REQUEST, "malformed-if-none-match", exc.explanation, "If-None-Match"
+                Outcome.BAD_REQUEST,
+                Reason.MALFORMED_IF_NONE_MATCH,
+                exc.explanation,
+                "If-None-Match",
             )
         if none_tags is STAR:
-            matched = current is not None
+            matched = exists
         else:
             matched = current is not None and any(
                 weak_match(tag, current) for tag in none_tags or ()
@@ -500,7 +623,7 @@ def evaluate_preconditions(
                 "not performed."
             )
             return Decision(
-                Outcome.PRECONDITION_FAILED, "if-none-match-failed", detail, "If-None-Match"
+                Outcome.PRECONDITION_FAILED, Reason.IF_NONE_MATCH_FAILED, detail, "If-None-Match"
             )
     # Step 4: If-Modified-Since, only for GET and HEAD without If-None-Match.
     elif safe and last_modified is not None:

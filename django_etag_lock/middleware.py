@@ -26,6 +26,7 @@ from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
 
 from django_etag_lock import problems
+from django_etag_lock.etags import Reason
 from django_etag_lock.querysets import concurrency_refusal
 
 __all__ = ["ConcurrencyRefusalMiddleware"]
@@ -51,7 +52,7 @@ class ConcurrencyRefusalMiddleware:
             status=problems.PRECONDITION_FAILED.status,
             detail=problems.refused_write_detail(),
             instance=request.path,
-            reason="concurrent-write",
+            reason=Reason.CONCURRENT_WRITE,
         )
         return HttpResponse(
             json.dumps(body),

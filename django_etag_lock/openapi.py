@@ -24,6 +24,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from django_etag_lock import compat
+from django_etag_lock.etags import Reason
 from django_etag_lock.problems import (
     PROBLEM_TYPE_MALFORMED_PRECONDITION,
     PROBLEM_TYPE_PRECONDITION_FAILED,
@@ -44,17 +45,8 @@ _PROBLEM_MEDIA_TYPES = [ProblemJSONRenderer.media_type]
 _ETAG_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r'^"[\x21\x23-\x7e]*"$'}
 _STANDARD_ACTIONS = frozenset({"retrieve", "update", "partial_update", "destroy", "create"})
 
-_REASONS = (
-    "if-match-failed",
-    "if-match-star-refused",
-    "if-unmodified-since-failed",
-    "if-none-match-failed",
-    "if-match-missing",
-    "malformed-if-match",
-    "malformed-if-none-match",
-    "concurrent-write",
-    "concurrent-delete",
-)
+# Every reason a problem body can carry: the enumeration minus the two that are not problems.
+_REASONS = tuple(reason for reason in Reason if reason not in (Reason.PROCEED, Reason.NOT_MODIFIED))
 
 # No "enum" members: drf-spectacular's enum post-processing would hoist them into
 # components named TypeEnum/StatusEnum, which collide with a project's own.
@@ -78,7 +70,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "example": "Precondition Failed"},
         "status": {
             "type": "integer",
-            "description": "The response's status code: 412, 428 or 400.",
+            "description": "The response's status code: 412, 428, 409 or 400.",
             "example": 412,
         },
         "detail": {"type": "string"},
@@ -86,7 +78,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "reason": {
             "type": "string",
             "description": "A stable code for what failed: " + ", ".join(_REASONS) + ".",
-            "example": "if-match-failed",
+            "example": Reason.IF_MATCH_FAILED.value,
         },
         "header": {"type": "string", "description": "The request header that decided."},
         "current_etag": {
@@ -97,6 +89,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": True,
             "description": "412 only, when the view enables it: the resource as it is now.",
+        },
+        "fields": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "409 only: the fields of the unique constraint the write lost on.",
         },
     },
     "required": ["type", "title", "status", "detail", "instance", "reason"],
@@ -205,6 +202,39 @@ class ETagLockSchemaMixin:
                         "is sent" + ("; does not replace If-Match." if required else "."),
                     )
                 )
+        elif kind == "create":
+            parameters.extend(
+                OpenApiParameter(
+                    name,
+                    str,
+                    OpenApiParameter.HEADER,
+                    description=description,
+                )
+                for name, description in (
+                    ("If-Match", "Optional. The collection has no ETag: only `*` matches."),
+                    ("If-None-Match", "Optional. `*` fails (412): the collection exists."),
+                )
+            )
+            parameters.append(
+                OpenApiParameter(
+                    "Location",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="The URL of the created resource, which the ETag describes.",
+                    response=["201"],
+                )
+            )
+        if kind in ("write", "create") and self.method != "DELETE":
+            parameters.append(
+                OpenApiParameter(
+                    "Content-Location",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="The URL of the resource whose new representation the body "
+                    "is (the target URI, or the created resource's).",
+                    response=["201"] if kind == "create" else ["200"],
+                )
+            )
         codes = {
             "read": ["200", "304", "412"],
             "write": ["200", "412"],
@@ -268,13 +298,24 @@ class ETagLockSchemaMixin:
                     "304",
                 ),
             )
-        elif kind == "write":
+        else:
+            unique = (
+                "Conflict: a concurrent write took a unique value (fields names it); "
+                "nothing was written."
+            )
             problems = {
                 "412": "Precondition Failed: the resource changed since the ETag you sent "
                 "(current_etag has the new one), or your change lost a race.",
                 "400": "Malformed If-Match or If-None-Match (an unquoted or garbled entity-tag).",
             }
-            if view.etag_lock_requires_if_match():
+            if kind == "create":
+                problems["412"] = (
+                    "Precondition Failed: If-Match or If-None-Match: * is false for the "
+                    "collection; nothing was created."
+                )
+            if self.method != "DELETE":
+                problems["409"] = unique
+            if kind == "write" and view.etag_lock_requires_if_match():
                 problems["428"] = "Precondition Required: send If-Match with the ETag from a GET."
             for code, description in problems.items():
                 response = compat.spectacular_response_for_code(

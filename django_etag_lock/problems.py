@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from django_etag_lock.etags import Decision, Outcome
+from django_etag_lock.etags import Decision, Outcome, Reason
 from django_etag_lock.exceptions import ObjectDeletedError, StaleObjectError
 
 if TYPE_CHECKING:
@@ -29,14 +29,18 @@ __all__ = [
     "PROBLEM_TYPE_MALFORMED_PRECONDITION",
     "PROBLEM_TYPE_PRECONDITION_FAILED",
     "PROBLEM_TYPE_PRECONDITION_REQUIRED",
+    "PROBLEM_TYPE_UNIQUE_CONFLICT",
+    "UNIQUE_CONFLICT",
     "ProblemKind",
     "conflict_detail",
     "conflict_problem",
     "conflict_reason",
+    "create_conflict_detail",
     "decision_detail",
     "decision_problem",
     "kind_for_outcome",
     "problem_details",
+    "unique_conflict_detail",
 ]
 
 # RFC 9457 section 3.1.1: problem types are identifiers, not links; consumers compare them
@@ -46,6 +50,7 @@ PROBLEM_TYPE_PRECONDITION_FAILED = "urn:django-etag-lock:problem:precondition-fa
 PROBLEM_TYPE_PRECONDITION_REQUIRED = "urn:django-etag-lock:problem:precondition-required"
 PROBLEM_TYPE_MALFORMED_PRECONDITION = "urn:django-etag-lock:problem:malformed-precondition"
 PROBLEM_TYPE_WRITTEN_THEN_FAILED = "urn:django-etag-lock:problem:written-then-failed"
+PROBLEM_TYPE_UNIQUE_CONFLICT = "urn:django-etag-lock:problem:unique-conflict"
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,16 @@ WRITTEN_THEN_FAILED = ProblemKind(
 )
 """500: the write committed, then a conflict was raised after the commit (an on_commit
 callback): the client must learn that its change is in, not that nothing was written."""
+UNIQUE_CONFLICT = ProblemKind(
+    status=409,
+    type=PROBLEM_TYPE_UNIQUE_CONFLICT,
+    title=_("Conflict"),
+    default_detail=_(
+        "Another request has just stored a value that must be unique; nothing was written."
+    ),
+    default_code="unique_conflict",
+)
+"""409: a concurrent write took a unique value this write needs (a race the validator lost)."""
 
 _KINDS: dict[Outcome, ProblemKind] = {
     Outcome.PRECONDITION_FAILED: PRECONDITION_FAILED,
@@ -125,31 +140,31 @@ def kind_for_outcome(outcome: Outcome) -> ProblemKind:
 # etags.py is Django-free, so its details are English and name specifics (the tag a
 # client should send). Where the active language has a translation of the reason's
 # message, that message is used instead; otherwise the specific English detail stays.
-_REASON_MESSAGES: dict[str, str] = {
-    "if-match-missing": gettext_noop(
+_REASON_MESSAGES: dict[Reason, str] = {
+    Reason.IF_MATCH_MISSING: gettext_noop(
         "This request must be conditional: GET the resource, then resend the request with "
         "its ETag in an If-Match header."
     ),
-    "if-match-failed": gettext_noop(
+    Reason.IF_MATCH_FAILED: gettext_noop(
         "None of the entity-tags in If-Match matches the current ETag: the resource has "
         "changed since you read it, or the tag was weak (W/), which never matches. GET it "
         "again, reapply your change and resend it with the new ETag in If-Match."
     ),
-    "if-match-star-refused": gettext_noop(
+    Reason.IF_MATCH_STAR_REFUSED: gettext_noop(
         "If-Match: * is not accepted here because it cannot detect changes. Send the ETag "
         "you read in If-Match instead."
     ),
-    "if-unmodified-since-failed": gettext_noop(
+    Reason.IF_UNMODIFIED_SINCE_FAILED: gettext_noop(
         "The resource has changed since the If-Unmodified-Since date. GET it again, reapply "
         "your change and resend it with the new ETag in If-Match."
     ),
-    "if-none-match-failed": gettext_noop(
+    Reason.IF_NONE_MATCH_FAILED: gettext_noop(
         "If-None-Match matches the current ETag, so the request was not performed."
     ),
-    "malformed-if-match": gettext_noop(
+    Reason.MALFORMED_IF_MATCH: gettext_noop(
         'The If-Match header is malformed: entity-tags must be quoted, like If-Match: "7".'
     ),
-    "malformed-if-none-match": gettext_noop(
+    Reason.MALFORMED_IF_NONE_MATCH: gettext_noop(
         'The If-None-Match header is malformed: entity-tags must be quoted, like "7".'
     ),
 }
@@ -163,15 +178,17 @@ def decision_detail(decision: Decision) -> str:
     translated = gettext(msgid)
     if translated == msgid:
         return decision.detail
-    if decision.reason.startswith("malformed-"):
+    if decision.reason in (Reason.MALFORMED_IF_MATCH, Reason.MALFORMED_IF_NONE_MATCH):
         # Keep the technical specifics (which token, which header) after the translation.
         return f"{translated} ({decision.detail})"
     return translated
 
 
-def conflict_reason(exc: StaleObjectError) -> str:
+def conflict_reason(exc: StaleObjectError) -> Reason:
     """``concurrent-delete`` when the row is gone, else ``concurrent-write``."""
-    return "concurrent-delete" if isinstance(exc, ObjectDeletedError) else "concurrent-write"
+    if isinstance(exc, ObjectDeletedError):
+        return Reason.CONCURRENT_DELETE
+    return Reason.CONCURRENT_WRITE
 
 
 def conflict_detail(exc: StaleObjectError) -> StrOrPromise:
@@ -210,6 +227,24 @@ def written_then_failed_detail(exc: StaleObjectError) -> StrOrPromise:
         "because %(model)s %(pk)s had changed. Do not resend the change: GET the resource "
         "to see it."
     ) % {"model": exc.model._meta.verbose_name, "pk": exc.pk}
+
+
+def create_conflict_detail() -> StrOrPromise:
+    """The 412 ``detail`` of a create-only PUT that another request's create beat."""
+    return _(
+        "Another request created this resource after your If-None-Match: * was checked; "
+        "nothing was written. GET it to see what was stored."
+    )
+
+
+def unique_conflict_detail(fields: tuple[str, ...]) -> str:
+    """The 409 ``detail`` naming the unique fields (``fields`` empty when unknown)."""
+    if not fields:
+        return str(UNIQUE_CONFLICT.default_detail)
+    return gettext(
+        "Another request has just stored the same %(fields)s, which must be unique; "
+        "nothing was written. Choose another value, or GET the resource that has it."
+    ) % {"fields": ", ".join(fields)}
 
 
 def problem_details(

@@ -23,6 +23,7 @@ from django_etag_lock.exceptions import (
     StaleObjectsError,
     VersionFieldError,
 )
+from django_etag_lock.signals import report_stale
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -90,6 +91,8 @@ def stale_error(
     pk: Any,
     expected: int | None,
     queryset: QuerySet[Any] | None = None,
+    *,
+    report: bool = True,
 ) -> StaleObjectError:
     """Build the error for a compare-and-set that matched no row, looking once.
 
@@ -112,12 +115,14 @@ def stale_error(
             raise
         if aborted and connection.in_atomic_block:
             compat.set_needs_rollback(connection)
-        refused = StaleObjectError(model, pk, expected, None, aborted)
-        refused.__cause__ = error
-        return refused
-    if current is None:
-        return ObjectDeletedError(model, pk, expected)
-    return StaleObjectError(model, pk, expected, current)
+        found: StaleObjectError = StaleObjectError(model, pk, expected, None, aborted)
+        found.__cause__ = error
+    else:
+        if current is None:
+            found = ObjectDeletedError(model, pk, expected)
+        else:
+            found = StaleObjectError(model, pk, expected, current)
+    return report_stale(found) if report else found
 
 
 # Refusals of a statement for a concurrent update, by vendor: PostgreSQL's
@@ -170,13 +175,13 @@ def cas_statement(model: type[Model], using: str, pk: Any, expected: int | None)
             # The statement was its own transaction, so the connection is usable. A
             # row still at ``expected`` means the competitor has not committed yet (a
             # deadlock or lock wait): the version it will have is unknown.
-            found = stale_error(model, using, pk, expected)
+            found = stale_error(model, using, pk, expected, report=False)
             if found.current_version == expected:
                 found = StaleObjectError(model, pk, expected, None)
-            raise found from error
+            raise report_stale(found) from error
         if aborted:
             compat.set_needs_rollback(connection)
-        raise StaleObjectError(model, pk, expected, None, aborted) from error
+        raise report_stale(StaleObjectError(model, pk, expected, None, aborted)) from error
 
 
 def after_savepoint(error: StaleObjectError, using: str) -> StaleObjectError:
@@ -192,7 +197,7 @@ def after_savepoint(error: StaleObjectError, using: str) -> StaleObjectError:
         return error
     connection = connections[using]
     if not connection.in_atomic_block:
-        restated = stale_error(error.model, using, error.pk, error.expected_version)
+        restated = stale_error(error.model, using, error.pk, error.expected_version, report=False)
     else:
         restated = StaleObjectError(
             error.model, error.pk, error.expected_version, None, compat.needs_rollback(connection)
@@ -265,7 +270,7 @@ class VersionedQuerySet(QuerySet[_M]):
                         else (self.using(using).filter(pk=pk).exists())
                     )
                     if not in_scope:
-                        raise ObjectDeletedError(self.model, pk, version)
+                        raise report_stale(ObjectDeletedError(self.model, pk, version))
             except StaleObjectError as error:
                 raise after_savepoint(error, using) from error.__cause__
             return version + 1
@@ -303,9 +308,10 @@ class VersionedQuerySet(QuerySet[_M]):
             return deleted, {self.model._meta.label: deleted}
         obj = scoped.filter(pk=pk).first()
         if obj is None:
-            raise ObjectDeletedError(self.model, pk, version)
+            raise report_stale(ObjectDeletedError(self.model, pk, version))
         if getattr(obj, VERSION_FIELD) != version:
-            raise StaleObjectError(self.model, pk, version, getattr(obj, VERSION_FIELD))
+            error = StaleObjectError(self.model, pk, version, getattr(obj, VERSION_FIELD))
+            raise report_stale(error)
         result: tuple[int, dict[str, int]] = obj.delete(using=using)
         return result
 
@@ -410,9 +416,11 @@ class VersionedQuerySet(QuerySet[_M]):
                 if now == expected:
                     fresh.append(obj)
                 elif now is None:
-                    stale.append((obj, ObjectDeletedError(type(obj), obj.pk, expected)))
+                    error: StaleObjectError = ObjectDeletedError(type(obj), obj.pk, expected)
+                    stale.append((obj, report_stale(error)))
                 else:
-                    stale.append((obj, StaleObjectError(type(obj), obj.pk, expected, now)))
+                    error = StaleObjectError(type(obj), obj.pk, expected, now)
+                    stale.append((obj, report_stale(error)))
             if stale and all_or_nothing:
                 raise StaleObjectsError(stale, 0)
             updated = 0

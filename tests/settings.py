@@ -37,6 +37,12 @@ if os.environ.get("TEST_DATABASE_NAME") and DATABASES["default"]["ENGINE"] != (
     "django.db.backends.sqlite3"
 ):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
+# DATABASE_URL=sqlite:////tmp/x.sqlite3: a file test database (x.sqlite3-test), so live-server
+# threads get connections of their own and really race (tests/test_live_creators.py).
+elif DATABASES["default"]["NAME"] not in ("", ":memory:") and DATABASES["default"][
+    "ENGINE"
+].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}
 # A read replica of the same server, a second connection; only tests/test_multidb.py routes
 # to it (override_settings(DATABASE_ROUTERS=...)).
 DATABASES["replica"] = {
@@ -54,6 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the demo's offline Swagger UI (/api/docs/)
+    "ninja",
     "django_etag_lock",
     "tests.testapp",
     "customers",
@@ -94,6 +102,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+
+# manage.py demo keeps its superuser's password here, not in the demo project's folder.
+DEMO_PASSWORD_FILE = BASE_DIR / "tests" / "artifacts" / "demo-password"
+
+SPECTACULAR_SETTINGS = {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR"}
 
 LOGGING = {
     "version": 1,

@@ -250,3 +250,84 @@ def test_e011_database_level_set_null_on_a_versioned_row(apps):
     messages = checks.check_versioned_models(app_configs=[apps.get_app_config("testapp")])
     assert _ids(messages) == ["django_etag_lock.E011"]
     assert messages[0].obj is model
+
+
+# -- E101-E108 / W101 (settings) --------------------------------------------------------
+
+_BOOLEAN_IDS = {
+    "ETAG_LOCK_REQUIRE_IF_MATCH": "django_etag_lock.E101",
+    "ETAG_LOCK_ALLOW_IF_MATCH_STAR": "django_etag_lock.E102",
+    "ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412": "django_etag_lock.E105",
+    "ETAG_LOCK_ATOMIC_WRITES": "django_etag_lock.E106",
+    "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
+    "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
+}
+
+
+@pytest.mark.parametrize(("name", "check_id"), sorted(_BOOLEAN_IDS.items()))
+@pytest.mark.parametrize("value", ["False", 0, 1, None, "true"])
+def test_boolean_settings_must_be_booleans(settings, name, check_id, value):
+    setattr(settings, name, value)
+    messages = checks.check_settings()
+    assert _ids(messages) == [check_id]
+    assert name in messages[0].msg
+    assert repr(value) in messages[0].msg
+    assert f"{name} = False" in messages[0].hint
+
+
+@pytest.mark.parametrize("name", sorted(_BOOLEAN_IDS))
+@pytest.mark.parametrize("value", [True, False])
+def test_boolean_settings_accept_true_and_false(settings, name, value):
+    setattr(settings, name, value)
+    assert checks.check_settings() == []
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "64", 2.5, None])
+def test_e104_max_if_match_tags_must_be_a_positive_integer(settings, value):
+    settings.ETAG_LOCK_MAX_IF_MATCH_TAGS = value
+    messages = checks.check_settings()
+    assert _ids(messages) == ["django_etag_lock.E104"]
+    assert "at least 1" in messages[0].msg
+
+
+@pytest.mark.parametrize("value", [1, 64, 10_000])
+def test_e104_accepts_positive_integers(settings, value):
+    settings.ETAG_LOCK_MAX_IF_MATCH_TAGS = value
+    assert checks.check_settings() == []
+
+
+@pytest.mark.parametrize("value", [0, False, ["private"], "private\r\nSet-Cookie: a=b", "nö\u2028"])
+def test_e103_cache_control_must_be_a_header_value_or_none(settings, value):
+    settings.ETAG_LOCK_CACHE_CONTROL = value
+    assert _ids(checks.check_settings()) == ["django_etag_lock.E103"]
+
+
+@pytest.mark.parametrize("value", [None, "", "private, no-cache", "max-age=0,\tmust-revalidate"])
+def test_e103_accepts_strings_and_none(settings, value):
+    settings.ETAG_LOCK_CACHE_CONTROL = value
+    assert checks.check_settings() == []
+
+
+def test_w101_unknown_setting_suggests_the_close_name(settings):
+    settings.ETAG_LOCK_REQUIRE_IFMATCH = False
+    messages = checks.check_settings()
+    assert _ids(messages) == ["django_etag_lock.W101"]
+    assert messages[0].hint == "Did you mean ETAG_LOCK_REQUIRE_IF_MATCH?"
+
+
+def test_every_setting_of_conf_is_known():
+    from django_etag_lock.conf import Settings
+
+    names = {f"ETAG_LOCK_{name}" for name in vars(Settings) if name.isupper()}
+    assert names <= checks.known_settings()
+    assert "ETAG_LOCK_CREATE_ON_PUT" in checks.known_settings()
+
+
+def test_manage_py_check_fails_on_a_bad_setting(settings):
+    settings.ETAG_LOCK_MAX_IF_MATCH_TAGS = 0
+    settings.ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412 = "False"
+    with pytest.raises(SystemCheckError) as excinfo:
+        call_command("check", databases=[])
+    text = str(excinfo.value)
+    assert "django_etag_lock.E104" in text
+    assert "django_etag_lock.E105" in text

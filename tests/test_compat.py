@@ -19,6 +19,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.deletion import Collector
 from django.db.models.signals import pre_delete
 from django.db.models.sql.where import ExtraWhere, WhereNode
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
@@ -389,3 +390,56 @@ def test_database_on_delete_operation():
     assert compat.database_on_delete_operation(models.SET_NULL) is None
     if hasattr(models, "DB_SET_NULL"):
         assert compat.database_on_delete_operation(models.DB_SET_NULL) == "SET NULL"
+
+
+# -- django-ninja ---------------------------------------------------------------------
+
+
+def test_ninja_run_checks_is_the_auth_step_that_run_calls_before_validating():
+    from ninja.operation import AsyncOperation, Operation
+
+    for cls in (Operation, AsyncOperation):
+        method = getattr(cls, compat.NINJA_RUN_CHECKS)
+        assert tuple(inspect.signature(method).parameters) == compat.NINJA_RUN_CHECKS_PARAMETERS
+        source = inspect.getsource(cls.run)
+        checks = source.index(f"self.{compat.NINJA_RUN_CHECKS}(request)")
+        assert checks < source.index("self._get_values("), cls
+    assert inspect.iscoroutinefunction(getattr(AsyncOperation, compat.NINJA_RUN_CHECKS))
+    assert not inspect.iscoroutinefunction(getattr(Operation, compat.NINJA_RUN_CHECKS))
+
+
+def test_ninja_run_checks_returns_none_or_the_refusal():
+    from ninja import NinjaAPI
+    from ninja.security import APIKeyHeader
+
+    class Key(APIKeyHeader):
+        param_name = "X-API-Key"
+
+        def authenticate(self, request: Any, key: str | None) -> str | None:
+            return key if key == "k" else None
+
+    api = NinjaAPI(urls_namespace="compat-ninja")
+
+    @api.get("/x", auth=Key())
+    def view(request: Any) -> None:
+        return None
+
+    operation = view._ninja_operation  # type: ignore[attr-defined]
+    operation.api = api
+    refused = getattr(operation, compat.NINJA_RUN_CHECKS)(RequestFactory().get("/x"))
+    assert refused.status_code == 401
+    allowed = RequestFactory().get("/x", headers={"X-API-Key": "k"})
+    assert getattr(operation, compat.NINJA_RUN_CHECKS)(allowed) is None
+
+
+def test_ninja_clone_keeps_our_operation_class_and_the_routes_own_openapi_extra():
+    from customers.ninja_api import update_customer
+
+    from django_etag_lock.ninja import ETagLockOperation
+
+    operation = update_customer._ninja_operation  # type: ignore[attr-defined]
+    assert type(operation) is ETagLockOperation
+    clone = operation.clone()
+    assert type(clone) is ETagLockOperation
+    assert clone.__dict__["openapi_extra"] is None
+    assert clone.openapi_extra is not None

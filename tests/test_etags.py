@@ -180,6 +180,22 @@ def test_unquoted_weak_tag_suggests_the_quoted_weak_form() -> None:
     assert 'send If-Match: W/"7", not If-Match: W/7' in malformed("W/7").explanation
 
 
+@pytest.mark.parametrize("token", ["null", "undefined"])
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+def test_null_or_undefined_tag_says_the_etag_header_was_unreadable(header: str, token: str) -> None:
+    explanation = malformed(token, header=header).explanation
+    assert explanation.startswith(f"{header}: {token} is what a JavaScript client sends")
+    assert "could not read the ETag response header" in explanation
+    assert "Access-Control-Expose-Headers" in explanation
+    assert f'like {header}: "7"' in explanation
+    # Not the generic hint, which would suggest quoting the word.
+    assert f'"{token}"' not in explanation
+
+
+def test_null_inside_quotes_is_an_ordinary_tag() -> None:
+    assert parse_entity_tags('"null"') == [EntityTag("null", False)]
+
+
 def test_lowercase_weak_prefix_is_malformed() -> None:
     assert "case-sensitive" in malformed('w/"7"').explanation
 
@@ -780,3 +796,87 @@ def test_evaluation_never_raises_on_arbitrary_headers(
 @given(st.datetimes(min_value=datetime(1, 1, 1), timezones=st.just(UTC)))
 def test_http_dates_round_trip_at_one_second_resolution(moment: datetime) -> None:
     assert parse_http_date(format_http_date(moment)) == moment.replace(microsecond=0)
+
+
+# -- a target that exists without an entity-tag (a collection) ---------------------------
+
+
+def collection(**kwargs: Any) -> Decision:
+    return evaluate_preconditions(current_etag=None, exists=True, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_if_none_match_star_on_an_existing_collection_fails_a_write(method: str) -> None:
+    decision = collection(method=method, if_none_match="*", require_if_match=False)
+    assert (decision.outcome, decision.reason) == (
+        Outcome.PRECONDITION_FAILED,
+        etags.Reason.IF_NONE_MATCH_FAILED,
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_if_none_match_star_on_an_existing_collection_is_304_on_a_read(method: str) -> None:
+    assert collection(method=method, if_none_match="*").outcome is Outcome.NOT_MODIFIED
+
+
+def test_no_entity_tag_matches_a_collection_in_if_match() -> None:
+    decision = collection(method="POST", if_match='"no-such-tag"')
+    assert (decision.outcome, decision.reason) == (
+        Outcome.PRECONDITION_FAILED,
+        etags.Reason.IF_MATCH_FAILED,
+    )
+    assert "no entity-tag of its own" in decision.detail
+
+
+def test_if_match_star_and_a_non_matching_if_none_match_pass_on_a_collection() -> None:
+    assert collection(method="POST", if_match="*").outcome is Outcome.PROCEED
+    assert collection(method="POST", if_none_match='"1"').outcome is Outcome.PROCEED
+    assert collection(method="GET", if_none_match='"1"').outcome is Outcome.PROCEED
+
+
+def test_a_missing_resource_fails_if_match_star_and_passes_if_none_match_star() -> None:
+    assert decide(current_etag=None, if_match="*").outcome is Outcome.PRECONDITION_FAILED
+    missing = decide(method="PUT", current_etag=None, if_none_match="*", require_if_match=False)
+    assert missing.outcome is Outcome.PROCEED
+
+
+def test_a_resource_that_does_not_exist_cannot_have_an_etag() -> None:
+    with pytest.raises(ValueError, match="no current_etag"):
+        decide(exists=False)
+
+
+def _code_literals(path: Path) -> list[tuple[str, int]]:
+    """String constants in ``path`` that are not docstrings, with their line numbers."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    return [
+        (node.value, node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_reason_codes_are_spelled_only_in_the_enumeration() -> None:
+    codes = {reason.value for reason in etags.Reason}
+    package = Path(etags.__file__).parent
+    spelled = {
+        (str(path.relative_to(package)), value)
+        for path in package.rglob("*.py")
+        for value, _ in _code_literals(path)
+        if value in codes
+    }
+    assert spelled == {("etags.py", code) for code in codes}
+
+
+def test_every_reason_has_statuses_and_a_description() -> None:
+    for reason in etags.Reason:
+        assert reason.statuses
+        assert all(100 <= status < 600 for status in reason.statuses)
+        assert reason.description
+        assert etags.Reason(reason.value) is reason

@@ -352,10 +352,48 @@ def test_method_not_allowed_is_a_405_problem_with_allow(client):
     assert "GET" in response["Allow"]
 
 
-def test_a_client_that_accepts_only_plain_json_gets_a_406_problem(client, a375):
-    response = client.get(item_url("A375"), headers={"accept": "application/json"})
+@pytest.mark.parametrize("url", ["/hal/", "/hal/customers/", item_url("A375")])
+def test_a_client_that_accepts_only_plain_json_gets_the_hal_document_as_json(client, a375, url):
+    as_json = client.get(url, headers={"accept": "application/json"})
+    as_hal = client.get(url, headers={"accept": HAL})
+    assert as_json.status_code == 200
+    assert as_json["Content-Type"] == "application/json"
+    assert as_json.content == as_hal.content
+    assert as_json.get("ETag") == as_hal.get("ETag")
+    assert "Accept" in as_json["Vary"]
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/*", f"application/json;q=0.5, {HAL}"])
+def test_hal_json_is_what_a_client_gets_unless_it_asks_for_plain_json(client, a375, accept):
+    headers = {} if accept is None else {"accept": accept}
+    response = client.get(item_url("A375"), headers=headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == HAL
+
+
+def test_a_plain_json_client_edits_through_the_hal_api(client, a375):
+    read = client.get(item_url("A375"), headers={"accept": "application/json"})
+    saved = send(
+        client,
+        "patch",
+        item_url("A375"),
+        {"notes": "json"},
+        accept="application/json",
+        **{"If-Match": read["ETag"]},
+    )
+    assert saved.status_code == 200
+    assert saved["Content-Type"] == "application/json"
+    assert json.loads(saved.content)["notes"] == "json"
+
+
+@pytest.mark.parametrize("url", ["/hal/", item_url("A375")])
+def test_not_acceptable_is_a_406_problem_listing_the_available_media_types(client, a375, url):
+    response = client.get(url, headers={"accept": "application/xml"})
     assert response.status_code == 406
-    assert problem(response)["title"] == "Not Acceptable"
+    body = problem(response)
+    assert body["title"] == "Not Acceptable"
+    assert body["available"] == [HAL, "application/json"]
+    assert "application/hal+json, application/json" in body["detail"]
 
 
 def test_a_client_that_accepts_hal_json_gets_it(client, a375):
@@ -368,3 +406,26 @@ def test_problem_details_are_sent_even_to_a_client_that_accepts_only_hal(client,
     response = send(client, "patch", item_url("A375"), {"notes": "x"}, accept=HAL)
     assert response.status_code == 428
     assert response["Content-Type"] == PROBLEM
+
+
+# -- lookup values no row can hold ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "customer_id",
+    ["%00", "A%00375", "%00%00", "x" * 300, "%F0%9F%98%80", "%ED%A0%80", "%FF"],
+    ids=["nul", "nul-inside", "nuls", "too-long", "emoji", "surrogate-bytes", "invalid-utf8"],
+)
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_a_lookup_value_the_database_cannot_hold_is_a_404_problem(
+    client, a375, method, customer_id
+):
+    if method == "get":
+        response = client.get(item_url(customer_id))
+    else:
+        response = send(
+            client, method, item_url(customer_id), {"notes": "x"}, **{"If-Match": '"1"'}
+        )
+    assert response.status_code == 404
+    assert problem(response)["title"] == "Not Found"
+    assert stored(a375).version == 1

@@ -86,8 +86,25 @@ def test_updates_document_the_new_etag_on_200(schema, method):
 
 def test_create_documents_the_etag_on_201(schema):
     operation = schema["paths"][LIST]["post"]
-    assert "ETag" in operation["responses"]["201"]["headers"]
-    assert "If-Match" not in params(operation)
+    headers = operation["responses"]["201"]["headers"]
+    assert {"ETag", "Location", "Content-Location"} <= set(headers)
+    # A POST is evaluated against the collection: both headers optional, 412 and 409.
+    conditional = params(operation)
+    assert set(conditional) == {"If-Match", "If-None-Match"}
+    assert not any(parameter.get("required") for parameter in conditional.values())
+    responses = operation["responses"]
+    assert {"409", "412"} <= set(responses)
+    assert "428" not in responses
+    assert "application/problem+json" in responses["409"]["content"]
+
+
+def test_put_and_patch_document_content_location_and_409(schema):
+    for method in ("put", "patch"):
+        operation = schema["paths"][DETAIL][method]
+        assert "Content-Location" in operation["responses"]["200"]["headers"]
+        assert "application/problem+json" in operation["responses"]["409"]["content"]
+    delete = schema["paths"][DETAIL]["delete"]
+    assert "409" not in delete["responses"]
 
 
 def test_list_has_no_conditional_parameters(schema):

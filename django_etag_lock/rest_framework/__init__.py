@@ -18,7 +18,8 @@ turns its outcome into responses:
 
 The modules: ``exceptions`` (the 412/428/400/304 exceptions), ``responses`` (problem
 details rendering), ``fields`` (``ETagField``), ``mixins`` (the mixin and the viewset),
-``schema`` (the schema descriptor). Every name below is importable from this package;
+``schema`` (the schema descriptor), ``browsable`` (DRF's browsable API: forms that send
+If-Match, problems as readable pages). Every name below is importable from this package;
 the DRF-free problem bodies are :mod:`django_etag_lock.problems`.
 """
 

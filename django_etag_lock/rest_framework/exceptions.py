@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException
 
 from django_etag_lock import problems
-from django_etag_lock.etags import Outcome
+from django_etag_lock.etags import Outcome, Reason
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -25,6 +25,7 @@ __all__ = [
     "PreconditionError",
     "PreconditionFailed",
     "PreconditionRequired",
+    "UniqueConflict",
     "WrittenThenFailed",
 ]
 
@@ -51,7 +52,7 @@ class PreconditionError(APIException):
         instance: Model | None = None,
     ) -> None:
         super().__init__(detail, code)
-        self.reason = reason or str(self.default_code)
+        self.reason: str = reason or str(self.default_code)
         self.header = header
         self.instance = instance
 
@@ -119,3 +120,21 @@ EXCEPTIONS: dict[Outcome, type[PreconditionError]] = {
     Outcome.BAD_REQUEST: MalformedPrecondition,
 }
 """The exception class for each outcome that is a problem."""
+
+
+class UniqueConflict(PreconditionError):
+    """409: the write lost a race for a unique value; ``fields`` names the constraint's fields.
+
+    Not a precondition, but answered the same way: a problem details body, the request's
+    writes rolled back.
+    """
+
+    status_code = problems.UNIQUE_CONFLICT.status
+    default_detail = problems.UNIQUE_CONFLICT.default_detail
+    default_code = problems.UNIQUE_CONFLICT.default_code
+    problem_type = problems.UNIQUE_CONFLICT.type
+    title = problems.UNIQUE_CONFLICT.title
+
+    def __init__(self, detail: StrOrPromise | None = None, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(detail, reason=Reason.UNIQUE_CONFLICT)
+        self.fields = fields

@@ -8,19 +8,29 @@ underscore are internal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connections, router, transaction
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import Model
+from django.http import Http404
+from django.urls import NoReverseMatch
 from django.utils import timezone
-from rest_framework import serializers
-from rest_framework.exceptions import APIException
+from django.utils.translation import gettext
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import clone_request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.validators import UniqueValidator
 from rest_framework.views import set_rollback
 from rest_framework.viewsets import ModelViewSet
 
@@ -28,29 +38,48 @@ from django_etag_lock import compat, problems
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
     Decision,
+    MalformedHeader,
     Outcome,
+    Reason,
     evaluate_preconditions,
     format_http_date,
     make_etag,
+    parse_entity_tags,
 )
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
 from django_etag_lock.querysets import VERSION_FIELD, concurrency_refusal
+from django_etag_lock.rest_framework.browsable import (
+    ProblemBrowsableAPIRenderer,
+    browsable_renderers,
+    negotiated_html,
+)
 from django_etag_lock.rest_framework.exceptions import (
     EXCEPTIONS,
     NotModified,
     PreconditionError,
     PreconditionFailed,
+    UniqueConflict,
     WrittenThenFailed,
 )
 from django_etag_lock.rest_framework.responses import (
     NotModifiedResponse,
+    ProblemJSONRenderer,
     ProblemResponse,
+    not_modified_from,
     problem_body,
     problem_headers,
     render_as_problem,
 )
 from django_etag_lock.rest_framework.schema import ETagLockSchema
+from django_etag_lock.signals import (
+    Source,
+    reported_by,
+    send_unconditional_write,
+    send_write_refused,
+    write_refused,
+)
+from django_etag_lock.unique import unique_violation
 
 if TYPE_CHECKING:
     from rest_framework.generics import GenericAPIView
@@ -63,6 +92,12 @@ else:
 __all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model"]
 
 _TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
+
+
+class _CreateAtTarget(Exception):
+    """A create-only PUT found nothing at its URL: create there instead of updating."""
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -102,8 +137,16 @@ class ETagLockMixin(_ViewBase):
     """412 bodies carry ``current`` (``ETAG_LOCK_INCLUDE_REPRESENTATION_ON_412``)."""
     etag_lock_atomic_writes: bool | None = None
     """Writes run in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``)."""
+    etag_lock_create_on_put: bool | None = None
+    """PUT with ``If-None-Match: *`` creates a missing resource at its URL
+    (``ETAG_LOCK_CREATE_ON_PUT``): for resources whose identifier the client chooses."""
+    etag_lock_detail_view_name: str | None = None
+    """The URL name of the detail route, for the ``Location`` of a 201. Viewsets routed by
+    a router need none (``<basename>-detail``)."""
     etag_lock_tagged_actions: ClassVar[frozenset[str]] = frozenset(
         {"retrieve", "update", "partial_update", "create"}
+        # adrf's async viewset actions.
+        | {"aretrieve", "aupdate", "partial_aupdate", "acreate"}
     )
     """Viewset actions whose 200/201 responses are the object's representation."""
 
@@ -111,6 +154,7 @@ class ETagLockMixin(_ViewBase):
     """This request's row, at the version its response describes (set per request)."""
     etag_lock_version: int | None = None
     """The version the request's preconditions were evaluated against."""
+    _etag_lock_not_modified: bool = False
 
     schema = ETagLockSchema()
 
@@ -130,6 +174,13 @@ class ETagLockMixin(_ViewBase):
         """Whether writes run in a transaction: the view's attribute, else the setting."""
         value = self.etag_lock_atomic_writes
         return conf.ATOMIC_WRITES if value is None else bool(value)
+
+    def etag_lock_creates_on_put(self) -> bool:
+        """Whether a create-only PUT may create: the view's attribute, else the setting."""
+        value = self.etag_lock_create_on_put
+        if value is None:
+            value = getattr(settings, "ETAG_LOCK_CREATE_ON_PUT", False)
+        return bool(value)
 
     def etag_lock_includes_representation(self) -> bool:
         """Whether a 412 carries ``current``: the view's attribute, else the setting."""
@@ -181,12 +232,20 @@ class ETagLockMixin(_ViewBase):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self._etag_lock_check_model(declared_model(type(self)))
+        if (self.lookup_url_kwarg or self.lookup_field) not in self.kwargs:
+            self.check_collection_preconditions()
 
     # -- preconditions ----------------------------------------------------------------
 
     def get_object(self) -> Any:
         """The row, after 404 and 403, with the request's preconditions checked on it."""
-        instance = super().get_object()
+        try:
+            instance = super().get_object()
+        except Http404:
+            if self._etag_lock_create_only_request():
+                # Nothing there: handle_exception() answers with create_at_target().
+                raise _CreateAtTarget() from None
+            raise
         self.check_preconditions(instance)
         return instance
 
@@ -206,19 +265,70 @@ class ETagLockMixin(_ViewBase):
             if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
             if_unmodified_since=meta.get("HTTP_IF_UNMODIFIED_SINCE"),
             if_modified_since=meta.get("HTTP_IF_MODIFIED_SINCE"),
-            require_if_match=self.etag_lock_requires_if_match(),
+            # A create-only PUT is conditional (If-None-Match: *); to an existing row it fails.
+            require_if_match=self.etag_lock_requires_if_match()
+            and not self._etag_lock_create_only_request(),
             allow_star=self.etag_lock_allows_star(),
             max_tags=conf.MAX_IF_MATCH_TAGS,
         )
-        if decision.outcome is Outcome.PROCEED:
-            self.etag_lock_object = instance
-            self.etag_lock_version = getattr(instance, VERSION_FIELD)
-            return
-        raise self.precondition_exception(decision, instance)
-
-    def precondition_exception(self, decision: Decision, instance: Model) -> APIException:
-        """The exception for a decision other than PROCEED."""
         if decision.outcome is Outcome.NOT_MODIFIED:
+            # Answered in finalize_response() from the 200 this request gets, so the 304
+            # carries exactly that response's headers (RFC 9110 section 15.4.5).
+            self._etag_lock_not_modified = True
+        elif decision.outcome is not Outcome.PROCEED:
+            raise self.precondition_exception(decision, instance)
+        elif method in _IF_MATCH_METHODS and "HTTP_IF_MATCH" not in meta:
+            send_unconditional_write(
+                source=Source.REST_FRAMEWORK,
+                model=type(instance),
+                pk=instance.pk,
+                request=compat.wrapped_request(request),
+            )
+        self.etag_lock_object = instance
+        self.etag_lock_version = getattr(instance, VERSION_FIELD)
+
+    def get_collection_etag(self) -> str | None:
+        """The collection's own ETag, for conditional requests to it; ``None`` (none) here."""
+        return None
+
+    def check_collection_preconditions(self) -> None:
+        """Evaluate a list or create request's preconditions against the collection.
+
+        The collection exists, so ``If-None-Match: *`` fails a POST (412) and makes a GET
+        a 304; it has no entity-tag unless ``get_collection_etag()`` gives one, so
+        ``If-Match`` with a tag fails. A false condition means nothing is created.
+        """
+        request = self.request
+        meta = request.META
+        method = compat.wrapped_request(request).method or str(request.method)
+        decision = evaluate_preconditions(
+            method=method,
+            current_etag=self.get_collection_etag(),
+            exists=True,
+            if_match=meta.get("HTTP_IF_MATCH"),
+            if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
+            require_if_match=False,
+            allow_star=True,
+            max_tags=conf.MAX_IF_MATCH_TAGS,
+        )
+        if decision.outcome is Outcome.NOT_MODIFIED:
+            self._etag_lock_not_modified = True
+        elif decision.outcome is not Outcome.PROCEED:
+            raise self.precondition_exception(decision, None)
+
+    def _etag_lock_create_only_request(self) -> bool:
+        """A PUT with ``If-None-Match: *`` and no ``If-Match``, on a view that allows it."""
+        meta = self.request.META
+        return (
+            compat.wrapped_request(self.request).method == "PUT"
+            and (meta.get("HTTP_IF_NONE_MATCH") or "").strip(" \t") == "*"
+            and "HTTP_IF_MATCH" not in meta
+            and self.etag_lock_creates_on_put()
+        )
+
+    def precondition_exception(self, decision: Decision, instance: Model | None) -> APIException:
+        """The exception for a decision other than PROCEED."""
+        if decision.outcome is Outcome.NOT_MODIFIED and instance is not None:
             return NotModified(instance)
         return EXCEPTIONS[decision.outcome](
             problems.decision_detail(decision),
@@ -258,7 +368,8 @@ class ETagLockMixin(_ViewBase):
         outermost = atomic and not connection.in_atomic_block
         committed: list[bool] = []
         try:
-            with transaction.atomic(using=using) if atomic else nullcontext():
+            guard = transaction.atomic(using=using) if atomic else nullcontext()
+            with reported_by(Source.REST_FRAMEWORK), guard:
                 if outermost:
                     # Registered first, so it runs first once the commit went through.
                     transaction.on_commit(lambda: committed.append(True), using=using)
@@ -316,7 +427,7 @@ class ETagLockMixin(_ViewBase):
         written = mine if mine is not None and mine.pk is not None else None
         return WrittenThenFailed(
             problems.written_then_failed_detail(exc),
-            reason="written-then-failed",
+            reason=Reason.WRITTEN_THEN_FAILED,
             instance=written,
         )
 
@@ -356,6 +467,86 @@ class ETagLockMixin(_ViewBase):
         self._etag_lock_strip_version(serializer)
         with self.etag_lock_write(instance):
             super().perform_update(serializer)  # type: ignore[misc]
+        if isinstance(serializer.instance, Model):
+            self.etag_lock_object = serializer.instance
+
+    def create_at_target(self, request: Request) -> Response:
+        """Create the resource the URL names, with the identifier from the URL (201).
+
+        The identifier field's unique validator is skipped: the database's unique
+        constraint decides between racing creators, and the losers get 412.
+        """
+        field_name = self.lookup_field
+        value = self.kwargs[self.lookup_url_kwarg or field_name]
+        self._etag_lock_check_identifier(field_name, value)
+        serializer = self.get_serializer(data=self._etag_lock_target_data(request, value))
+        field = serializer.fields.get(field_name) if hasattr(serializer, "fields") else None
+        if field is not None:
+            field.validators = [v for v in field.validators if not isinstance(v, UniqueValidator)]
+        serializer.is_valid(raise_exception=True)
+        self.perform_create_at_target(serializer, field_name, value)
+        location = request.build_absolute_uri()
+        return Response(
+            serializer.data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location, "Content-Location": location},
+        )
+
+    def _etag_lock_check_identifier(self, field_name: str, value: str) -> None:
+        """400 for an identifier the model field would refuse (``/books/abc/`` for an int pk)."""
+        opts = self._etag_lock_model()._meta
+        try:
+            field = opts.pk if field_name == "pk" else opts.get_field(field_name)
+        except FieldDoesNotExist:
+            raise ImproperlyConfigured(
+                f"{type(self).__qualname__}.lookup_field = {field_name!r} is not a field of "
+                f"{opts.label}, so a create-only PUT cannot create at it. Set "
+                "etag_lock_create_on_put = False on the view, or look up by a model field."
+            ) from None
+        assert field is not None
+        try:
+            field.clean(value, None)  # type: ignore[union-attr]
+        except DjangoValidationError as exc:
+            raise ValidationError({field_name: exc.messages}) from exc
+
+    def _etag_lock_target_data(self, request: Request, value: str) -> Any:
+        data: Any = request.data
+        field_name = self.lookup_field
+        if not hasattr(data, "get") or field_name == "pk":
+            return data
+        sent = data.get(field_name)
+        if sent is not None and str(sent) != value:
+            raise ValidationError(
+                {
+                    field_name: [
+                        gettext("Must be %(value)s, the identifier in the URL, or left out.")
+                        % {"value": value}
+                    ]
+                }
+            )
+        data = data.copy()
+        data[field_name] = value
+        return data
+
+    def perform_create_at_target(
+        self, serializer: serializers.BaseSerializer[Any], field_name: str, value: str
+    ) -> None:
+        """Save the create-only PUT; a row created meanwhile at ``value`` is a 412."""
+        model = self._etag_lock_model()
+        self._etag_lock_strip_version(serializer)
+        try:
+            with self.etag_lock_write():
+                serializer.save(**{field_name: value})
+        except IntegrityError as exc:
+            violation = unique_violation(exc, model=model, using=self._etag_lock_using(None))
+            target = model._meta.pk.name if field_name == "pk" else field_name
+            if violation is not None and target in violation.fields:
+                raise PreconditionFailed(
+                    problems.create_conflict_detail(),
+                    reason=Reason.CONCURRENT_CREATE,
+                    header="If-None-Match",
+                ) from exc
+            raise
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
@@ -421,10 +612,102 @@ class ETagLockMixin(_ViewBase):
                 data["current"] = self.get_conflict_representation(instance)
         return ProblemResponse(data, status=exc.status_code, headers=headers)
 
+    def unique_conflict_exception(self, exc: IntegrityError) -> UniqueConflict | None:
+        """The 409 for a write that lost a race for a unique value; ``None`` if it is not one."""
+        model = self._etag_lock_model()
+        violation = unique_violation(
+            exc, model=model, using=self._etag_lock_using(self.etag_lock_object)
+        )
+        if violation is None:
+            return None
+        return UniqueConflict(
+            problems.unique_conflict_detail(violation.fields), fields=violation.fields
+        )
+
+    # -- async views (adrf) -------------------------------------------------------------
+    # adrf's async viewsets load the row with aget_object() and write through
+    # perform_acreate/aupdate/adestroy (serializer.asave(), instance.adelete()). The same
+    # checks run there; anything that may query (the write and its transaction, the
+    # reload after a lost race, permissions and the representation of a 412) runs in one
+    # worker thread, since Django's atomic() cannot span awaits.
+
+    async def aget_object(self) -> Any:
+        """The row, after 404 and 403, with the request's preconditions checked on it."""
+        instance = await super().aget_object()  # type: ignore[misc]
+        try:
+            self.check_preconditions(instance)
+        except PreconditionError as exc:
+            exc.etag_lock_response = await sync_to_async(self.precondition_response)(exc)  # type: ignore[attr-defined]
+            raise
+        return instance
+
+    async def perform_acreate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        self._etag_lock_model()
+        self._etag_lock_strip_version(serializer)
+        await self._etag_lock_awrite(None, super().perform_acreate, serializer)  # type: ignore[misc]
+        instance = serializer.instance
+        if isinstance(instance, Model):
+            self._etag_lock_check_model(type(instance))
+            self.etag_lock_object = instance
+
+    async def perform_aupdate(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        instance = serializer.instance
+        assert isinstance(instance, Model)
+        self._etag_lock_pin(instance)
+        self._etag_lock_strip_version(serializer)
+        await self._etag_lock_awrite(instance, super().perform_aupdate, serializer)  # type: ignore[misc]
+        if isinstance(serializer.instance, Model):
+            self.etag_lock_object = serializer.instance
+
+    async def perform_adestroy(self, instance: Model) -> None:
+        self._etag_lock_pin(instance)
+        await self._etag_lock_awrite(instance, super().perform_adestroy, instance)  # type: ignore[misc]
+        self.etag_lock_object = None
+
+    async def _etag_lock_awrite(
+        self, instance: Model | None, write: Callable[..., Awaitable[Any]], *args: Any
+    ) -> None:
+        """Run the async ``write`` inside :meth:`etag_lock_write`, in one worker thread."""
+
+        def run() -> None:
+            try:
+                with self.etag_lock_write(instance):
+                    # The ORM calls write makes through sync_to_async come back to
+                    # this thread, so they run inside the transaction.
+                    async_to_sync(write)(*args)
+            except PreconditionError as exc:
+                exc.etag_lock_response = self.precondition_response(exc)  # type: ignore[attr-defined]
+                raise
+
+        await sync_to_async(run)()
+
     def handle_exception(self, exc: Exception) -> Response:
+        prepared = getattr(exc, "etag_lock_response", None)
+        if isinstance(exc, PreconditionError) and isinstance(prepared, Response):
+            set_rollback()
+            self.report_refused_write(exc)
+            return prepared
+        if isinstance(exc, _CreateAtTarget):
+            try:
+                return self.create_at_target(self.request)
+            except Exception as error:  # answered like any error of the request
+                return self.handle_exception(error)
+        reported = False
+        if isinstance(exc, StaleObjectError) and _in_event_loop():
+            # An async hook wrote outside perform_a*(): no reload from the event loop.
+            exc, reported = (
+                PreconditionFailed(
+                    problems.conflict_detail(exc), reason=problems.conflict_reason(exc)
+                ),
+                True,
+            )
         if isinstance(exc, StaleObjectError):
             # A write outside perform_*() (an overridden hook): still a 412, never a 500.
-            exc = self.write_conflict_exception(exc)
+            # The ORM has reported it already.
+            exc, reported = self.write_conflict_exception(exc), True
+        elif isinstance(exc, IntegrityError):
+            # A unique value taken by a concurrent write after the validator checked it.
+            exc = self.unique_conflict_exception(exc) or exc
         elif isinstance(exc, DatabaseError) and self.request.method not in _READ_METHODS:
             # SERIALIZABLE: a statement of a write other than the compare-and-set (the
             # read of get_object(), the serializer's unique checks) refused for a
@@ -438,20 +721,136 @@ class ETagLockMixin(_ViewBase):
             return self.precondition_response(exc)
         if isinstance(exc, PreconditionError):
             set_rollback()
+            if not reported:
+                self.report_refused_write(exc)
             return self.precondition_response(exc)
         return super().handle_exception(exc)
+
+    def report_refused_write(self, exc: PreconditionError) -> None:
+        """Send ``signals.write_refused`` for a 412, 428 or 409 answered to a write."""
+        request = compat.wrapped_request(self.request)
+        if (request.method or "GET") in _SAFE_METHODS or exc.status_code not in (409, 412, 428):
+            return
+        stale = exc.__cause__ if isinstance(exc.__cause__, StaleObjectError) else None
+        instance = exc.instance or self.etag_lock_object
+        model: type[Model] = (
+            stale.model
+            if stale is not None
+            else type(instance)
+            if instance is not None
+            else self._etag_lock_model()
+        )
+        if not write_refused.has_listeners(model):
+            return
+        if stale is not None:
+            pk, expected, current = stale.pk, stale.expected_version, stale.current_version
+        else:
+            pk = instance.pk if instance is not None else None
+            expected = self._etag_lock_expected_version()
+            current = getattr(instance, VERSION_FIELD) if instance is not None else None
+        send_write_refused(
+            source=Source.REST_FRAMEWORK,
+            model=model,
+            pk=pk,
+            reason=exc.reason,
+            expected_version=expected,
+            current_version=current,
+            request=request,
+        )
+
+    def _etag_lock_expected_version(self) -> int | None:
+        """The version an ``If-Match: "7"`` names, if it names exactly one of ours."""
+        try:
+            tags = parse_entity_tags(self.request.META.get("HTTP_IF_MATCH"), max_tags=1)
+        except MalformedHeader:
+            return None
+        opaque = tags[0].opaque if isinstance(tags, list) and not tags[0].weak else ""
+        # A version is a positive bigint: at most 19 digits.
+        return int(opaque) if opaque.isdigit() and len(opaque) <= 19 else None
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, ProblemResponse):
-            render_as_problem(response)
-        elif self.etag_lock_object is not None and self.should_tag_response(request, response):
-            for name, value in self.get_validator_headers(self.etag_lock_object).items():
-                if name not in response:
-                    response[name] = value
+            render_as_problem(response, self.get_problem_renderer(request))
+            return response
+        if self.etag_lock_object is not None and self.should_tag_response(request, response):
+            self.identify_representation(request, response)
+            if response.status_code != 201 or "Location" in response:
+                for name, value in self.get_validator_headers(self.etag_lock_object).items():
+                    if name not in response:
+                        response[name] = value
+        if self._etag_lock_not_modified and response.status_code == 200:
+            not_modified_from(response)
         return response
+
+    def identify_representation(self, request: Request, response: Response) -> None:
+        """Say which resource a tagged 201 or write 200 is the representation of.
+
+        A 201 gets ``Location`` (RFC 9110 section 15.3.2) when the detail route
+        reverses; a 200 to PUT or PATCH gets ``Content-Location`` equal to the target URI
+        (section 8.7), and a 201 the created resource's URI: the body is the new
+        representation, so the validators describe it (section 9.3.4).
+        """
+        if response.status_code == 201:
+            if "Location" not in response and self.etag_lock_object is not None:
+                location = self.get_created_location(self.etag_lock_object)
+                if location is not None:
+                    response["Location"] = location
+            if "Location" in response and "Content-Location" not in response:
+                response["Content-Location"] = response["Location"]
+        elif (
+            response.status_code == 200
+            and request.method in ("PUT", "PATCH")
+            and "Content-Location" not in response
+        ):
+            response["Content-Location"] = request.build_absolute_uri()
+
+    def get_created_location(self, instance: Model) -> str | None:
+        """The absolute URL of a created ``instance``: its detail route, reversed.
+
+        ``etag_lock_detail_view_name`` if set, else a router's ``<basename>-detail``,
+        else the model's ``get_absolute_url()``; ``None`` when none of them resolves.
+        """
+        field = self.lookup_field
+        kwargs = {self.lookup_url_kwarg or field: getattr(instance, field, None)}
+        name = self.etag_lock_detail_view_name
+        basename = getattr(self, "basename", None)
+        if name is None and basename:
+            name = f"{basename}-detail"
+            namespace = getattr(self.request.resolver_match, "namespace", None)
+            if namespace:
+                name = f"{namespace}:{name}"
+        if name is not None:
+            try:
+                return str(reverse(name, kwargs=kwargs, request=self.request))
+            except NoReverseMatch:
+                pass
+        absolute = getattr(instance, "get_absolute_url", None)
+        if callable(absolute):
+            return self.request.build_absolute_uri(str(absolute()))
+        return None
+
+    # -- the browsable API (rest_framework/browsable.py) -----------------------------
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        """The view's renderers; DRF's browsable API gets forms that send If-Match."""
+        return browsable_renderers(super().get_renderers())
+
+    def get_problem_renderer(self, request: Request) -> BaseRenderer:
+        """``application/problem+json``, or a browsable-API page for a browser asking for HTML."""
+        if negotiated_html(request):
+            return ProblemBrowsableAPIRenderer()
+        return ProblemJSONRenderer()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.renderers import JSONRenderer
+from django.http import HttpResponseBase
+from django.template.response import SimpleTemplateResponse
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from django_etag_lock import problems
-from django_etag_lock.rest_framework.exceptions import PreconditionError, PreconditionRequired
+from django_etag_lock.rest_framework.exceptions import (
+    PreconditionError,
+    PreconditionRequired,
+    UniqueConflict,
+)
 
 __all__ = [
     "NotModifiedResponse",
     "ProblemJSONRenderer",
     "ProblemResponse",
+    "not_modified_from",
     "problem_body",
     "problem_headers",
     "render_as_problem",
@@ -53,6 +60,8 @@ def problem_body(exc: PreconditionError, instance: str) -> dict[str, Any]:
         instance=instance,
         reason=exc.reason,
         header=exc.header or None,
+        # A 409 names the unique fields (empty when the database did not say which).
+        fields=list(exc.fields) if isinstance(exc, UniqueConflict) else None,
     )
 
 
@@ -65,12 +74,41 @@ def problem_headers(exc: PreconditionError) -> dict[str, str]:
     return {}
 
 
-def render_as_problem(response: Response) -> Response:
+def render_as_problem(response: Response, renderer: BaseRenderer | None = None) -> Response:
     """Make ``response`` render as problem+json whatever was negotiated; returns it.
 
-    For ``finalize_response()``: problem details are JSON whatever the client accepts,
-    browsable API included.
+    For ``finalize_response()``: problem details are JSON whatever the client accepts.
+    ``renderer`` replaces problem+json (``ETagLockMixin`` passes the browsable-API
+    problem page for a browser that asked for HTML).
     """
-    response.accepted_renderer = ProblemJSONRenderer()
-    response.accepted_media_type = ProblemJSONRenderer.media_type
+    renderer = renderer or ProblemJSONRenderer()
+    response.accepted_renderer = renderer
+    response.accepted_media_type = renderer.media_type or ProblemJSONRenderer.media_type
+    return response
+
+
+def not_modified_from(response: HttpResponseBase) -> HttpResponseBase:
+    """Make the 200 ``response`` render as the 304 for it; returns it.
+
+    The 200 is built and rendered as usual (so the renderer touches the session, the
+    CSRF token or the language exactly as for a 200, and every middleware adds the same
+    ``Vary`` and cookies), then its body is dropped: the 304 keeps every header of the
+    200 and a ``Content-Length`` equal to the 200's (RFC 9110 sections 8.6, 15.4.5), so
+    ``CommonMiddleware`` adds no ``Content-Length: 0``.
+    """
+
+    def to_304(rendered: Any) -> None:
+        length = len(rendered.content)
+        rendered.status_code = 304
+        rendered.content = b""
+        if "Content-Type" in rendered:
+            del rendered["Content-Type"]
+        rendered["Content-Length"] = str(length)
+
+    if response.streaming:
+        return response  # no length to copy: a streamed 200 stays a 200 (docs/http.md)
+    if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+        response.add_post_render_callback(to_304)
+    else:  # a plain HttpResponse from the view, already rendered
+        to_304(response)
     return response

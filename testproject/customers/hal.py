@@ -5,9 +5,13 @@ templated ``customer`` link, ``/hal/customers/{customerId}/``, so a client such 
 halchemy navigates by relation instead of building URLs. ``/hal/customers/`` embeds
 every customer under ``_embedded.customers`` (each with its ``_etag``, the exact ETag
 its own URL sends) and takes POST; ``/hal/customers/<customer_id>/`` reads, replaces,
-patches and deletes one customer. The preconditions are the library's ``ETagLockMixin``,
-as on ``/api/customers/``: 428 without If-Match, 412 when it is stale, 304 for a current
-If-None-Match. Every error is ``application/problem+json`` (RFC 9457).
+patches and deletes one customer, and a ``PUT`` with ``If-None-Match: *`` creates it
+at that id if it does not exist yet (create-only). The preconditions are the library's
+``ETagLockMixin``, as on ``/api/customers/``: 428 without If-Match, 412 when it is
+stale, 304 for a current If-None-Match. Every error is ``application/problem+json`` (RFC 9457).
+
+Documents are ``application/hal+json``; a client that accepts only ``application/json``
+gets the same document under that type, and a 406 lists both.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -44,6 +51,14 @@ app_name = "hal"
 class HalJSONRenderer(JSONRenderer):
     media_type = HAL_JSON
     format = "hal"
+
+
+class HalAsJSONRenderer(JSONRenderer):
+    """The same HAL document, labelled ``application/json``, for generic JSON clients."""
+
+
+HAL_RENDERERS: list[type[BaseRenderer]] = [HalJSONRenderer, HalAsJSONRenderer]
+"""``application/hal+json`` first: what ``*/*`` and no Accept get."""
 
 
 class HalJSONParser(JSONParser):
@@ -156,10 +171,42 @@ class HalProblemsMixin(APIView):
         return response
 
 
-class HalHomeView(HalProblemsMixin, APIView):
+class HalNegotiationMixin(APIView):
+    """A 406 names the media types the resource is available in (``available``)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if not isinstance(exc, NotAcceptable):
+            return super().handle_exception(exc)
+        available = [renderer.media_type for renderer in self.get_renderers()]
+        exc = NotAcceptable(
+            _("This resource is available as {types}; send an Accept header naming one.").format(
+                types=", ".join(available)
+            )
+        )
+        response = super().handle_exception(exc)
+        if isinstance(response.data, dict):
+            response.data["available"] = available
+        return response
+
+
+class StorableLookupMixin(GenericAPIView):  # type: ignore[type-arg]
+    """A lookup value no row can hold is a 404 without a query.
+
+    PostgreSQL refuses a NUL character in a text parameter (``DataError``, a 500), while
+    SQLite and MariaDB simply find nothing: one answer, 404, on every database.
+    """
+
+    def get_object(self) -> Any:
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if isinstance(lookup, str) and "\x00" in lookup:
+            raise Http404
+        return super().get_object()
+
+
+class HalHomeView(HalNegotiationMixin, HalProblemsMixin, APIView):
     """The entry point: where the customers are, and how to reach one by its id."""
 
-    renderer_classes: list[type[BaseRenderer]] = [HalJSONRenderer]
+    renderer_classes = HAL_RENDERERS
     permission_classes = [AllowAny]
     # A HAL API describes itself through its links; the OpenAPI document is /api/'s.
     schema = None
@@ -176,19 +223,28 @@ class HalHomeView(HalProblemsMixin, APIView):
         )
 
 
-class HalCustomerViewSet(HalProblemsMixin, ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]
+class HalCustomerViewSet(
+    HalNegotiationMixin,
+    HalProblemsMixin,
+    StorableLookupMixin,
+    ETagLockMixin,
+    ModelViewSet,  # type: ignore[type-arg]
+):
     """Customers by ``customer_id``. Writes need If-Match with the ETag (or ``_etag``)."""
 
     queryset = Customer.objects.all()
     serializer_class = HalCustomerSerializer
     lookup_field = "customer_id"
-    renderer_classes: list[type[BaseRenderer]] = [HalJSONRenderer]
+    renderer_classes = HAL_RENDERERS
     parser_classes = [JSONParser, HalJSONParser]
     # The demo serves on loopback only and is open to anonymous clients.
     permission_classes = [AllowAny]
     # The collection is one HAL document built here, not a paginator's page.
     pagination_class = None
     etag_lock_last_modified_field = "updated_at"
+    # The client chooses the customer id: PUT /hal/customers/C-42/ with If-None-Match: *
+    # creates C-42 if nothing is there (201), and is a 412 if something is.
+    etag_lock_create_on_put = True
     schema = None
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

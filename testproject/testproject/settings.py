@@ -3,6 +3,11 @@
 SQLite by default (``testproject/db.sqlite3``); ``DATABASE_URL`` switches to
 PostgreSQL (``postgres://postgres@127.0.0.1:5432/demo``) or MariaDB
 (``mysql://root@127.0.0.1:3306/demo``).
+
+``DEMO_CORS_ORIGINS`` (space- or comma-separated origins, such as
+``http://localhost:5173``) opts in to CORS for browser apps on those origins, set up
+exactly as docs/clients.md says: the corsheaders app, its middleware first, and the
+headers a conditional-request client needs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally at /api/docs/
+    "ninja",
     "django_etag_lock",
     "customers",
 ]
@@ -48,6 +55,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Opt-in CORS, as docs/clients.md#cors says (the app, the middleware first, the settings).
+CORS_ALLOWED_ORIGINS = os.environ.get("DEMO_CORS_ORIGINS", "").replace(",", " ").split()
+if CORS_ALLOWED_ORIGINS:
+    from corsheaders.defaults import default_headers
+
+    INSTALLED_APPS.append("corsheaders")
+    MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+    CORS_ALLOW_HEADERS = (*default_headers, "if-match", "if-none-match", "if-unmodified-since")
+    CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified"]
 
 ROOT_URLCONF = "testproject.urls"
 WSGI_APPLICATION = "testproject.wsgi.application"
@@ -99,7 +116,13 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "django-etag-lock demo API",
     "DESCRIPTION": "Customers, protected by ETag / If-Match preconditions.",
     "VERSION": "1.0.0",
+    # Swagger UI from drf-spectacular-sidecar: the docs page works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# manage.py demo keeps the superuser's password here between runs (chmod 600).
+DEMO_PASSWORD_FILE = Path(os.environ.get("DEMO_PASSWORD_FILE") or BASE_DIR / ".demo-password")
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 
 from django_etag_lock.etags import make_etag
+from testproject.commands import manage, password_file, python, shown
 
 DEMO_CUSTOMER = "A375"
 
@@ -30,8 +31,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "admin_url": base + reverse("admin:index"),
         "changelist_url": base + reverse("admin:customers_customer_changelist"),
         "schema_url": base + reverse("schema"),
+        "docs_url": _url(base, "api-docs"),
         "list_url": base + reverse("customer-list"),
         "hal_url": _url(base, "hal:home"),
+        "password_file": shown(password_file()),
+        "seed_command": manage("demo", "--no-serve"),
+        "walkthrough_command": manage("conflict_walkthrough"),
+        "password_command": manage("demo", "--password", "..."),
+        "docs_command": f"{python()} -m pip install -e '.[docs]' && {python()} -m mkdocs serve",
+        "ninja_url": _url(base, "ninja:list_customers"),
+        "ninja_docs_url": _url(base, "ninja:openapi-view"),
     }
     if customer is not None:
         context.update(
@@ -40,5 +49,9 @@ def home(request: HttpRequest) -> HttpResponse:
             etag=make_etag(customer.version),
             next_etag=make_etag(customer.version + 1),
             hal_customer_url=_url(base, "hal:customer", customer.customer_id),
+            edit_url=_url(base, "customer-edit", customer.pk),
+            ninja_customer_url=_url(base, "ninja:get_customer", customer.pk),
+            json_url=_url(base, "customer-json", customer.pk),
+            async_url=_url(base, "async-customer-detail", customer.pk),
         )
     return render(request, "home.html", context)

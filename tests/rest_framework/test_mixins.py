@@ -230,6 +230,11 @@ _DRF_OVERRIDES = {
     "handle_exception",
     "finalize_response",
     "schema",
+    # adrf's async counterparts (docs/async.md).
+    "aget_object",
+    "perform_acreate",
+    "perform_aupdate",
+    "perform_adestroy",
 }
 
 

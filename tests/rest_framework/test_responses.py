@@ -55,9 +55,10 @@ def test_428_problem_details_say_how_to_resend_and_give_no_tag(api):
 
 
 @pytest.mark.parametrize(
-    "accept", ["text/html", "application/json", "*/*", "application/problem+json, */*;q=0.1"]
+    "accept", ["application/json", "*/*", "application/problem+json, */*;q=0.1"]
 )
 def test_problem_content_type_whatever_the_accept_header(api, accept):
+    # A browser asking for HTML gets the browsable-API page instead: test_browsable.py.
     customer = CustomerFactory()
     url = customer_url(customer.pk)
     statuses = []

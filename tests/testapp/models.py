@@ -61,7 +61,7 @@ class Animal(models.Model):
     name = models.CharField(max_length=100)
 
 
-class Dog(VersionedModel, Animal):
+class Dog(VersionedModel, Animal):  # type: ignore[misc]  # two managers named objects, by design
     """An unversioned concrete parent, a versioned child: the version is on the child."""
 
     breed = models.CharField(max_length=100, default="")
@@ -148,3 +148,16 @@ class Device(VersionedModel):
     name = models.CharField(max_length=50)
     last_seen = models.DateTimeField(null=True)
     version = VersionField(excluded_fields=["last_seen"])
+
+
+class Seat(VersionedModel):
+    """Unique constraints of both kinds: a unique field and a two-column constraint."""
+
+    code = models.CharField(max_length=20, unique=True)
+    row = models.CharField(max_length=2)
+    number = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["row", "number"], name="testapp_seat_row_number")
+        ]

@@ -129,6 +129,14 @@ class BookDetailView(ETagLockMixin, generics.RetrieveUpdateDestroyAPIView[Book])
 class BookCreateView(ETagLockMixin, generics.CreateAPIView[Book]):
     queryset = Book.objects.all()
     serializer_class = BookSerializer
+    etag_lock_detail_view_name = "generic-book-detail"
+
+
+class UnlocatedBookCreateView(ETagLockMixin, generics.CreateAPIView[Book]):
+    """A create view whose detail route it cannot name: its 201 has no Location."""
+
+    queryset = Book.objects.all()
+    serializer_class = BookSerializer
 
 
 class PlainCustomerViewSet(ModelViewSet[Customer]):

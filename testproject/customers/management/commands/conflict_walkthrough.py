@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from customers.models import Customer
+from testproject.commands import manage
 
 ALICE_NOTES = "Prefers phone calls (Alice)."
 BOB_EMAIL = "ada@analytical.example"
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         if row is None:
             raise CommandError(
                 f"Customer {customer} does not exist in this database. Run "
-                "'python testproject/manage.py demo --no-serve' to seed the demo customers, "
+                f"{manage('demo', '--no-serve')} to seed the demo customers, "
                 "or pass --customer with an existing customer_id."
             )
         self.url = reverse("customer-detail", args=[row.pk])

@@ -30,7 +30,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -233,3 +233,26 @@ class TestTwoEditorsInTwoBrowsers(StaticLiveServerTestCase):
             "given_name": "Augusta",
             "email": "aug@example.com",
         }
+
+    def test_delete_from_a_stale_change_form_is_refused_on_the_confirmation_page(self) -> None:
+        # bob opens A375; alice edits and saves it; bob clicks Delete, then "Yes, I'm sure".
+        bob = self.open_change_form("bob")
+        alice = self.open_change_form("alice")
+        self.type_into(alice, email="countess@example.com")
+        self.save(alice, then=(By.ID, "changelist"))
+
+        self.click_and_wait(
+            bob, bob.find_element(By.CSS_SELECTOR, "a.deletelink"), (By.ID, "etag-lock-conflict")
+        )
+        headline = bob.find_element(By.ID, "etag-lock-headline").text
+        assert "changed by alice after you opened it" in headline
+        assert "Nothing was deleted" in headline
+        assert Customer.objects.filter(pk=self.ada.pk).exists()
+
+        # Confirming now deletes the version the page shows now.
+        self.click_and_wait(
+            bob,
+            bob.find_element(By.CSS_SELECTOR, '#content form input[type="submit"]'),
+            (By.ID, "changelist"),
+        )
+        assert not Customer.objects.filter(pk=self.ada.pk).exists()

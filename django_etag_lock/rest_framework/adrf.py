@@ -1,0 +1,20 @@
+"""Async DRF (adrf): the ready viewset. ``ETagLockMixin`` itself handles adrf's async paths.
+
+``AsyncETagLockModelViewSet`` is ``ETagLockMixin`` on adrf's ``ModelViewSet``: the async
+actions (``alist``, ``aretrieve``, ``acreate``, ``aupdate``, ``partial_aupdate``,
+``adestroy``) answer the same request -> response table as ``ETagLockModelViewSet``. Use it
+with adrf's serializers (``adrf.serializers.ModelSerializer``), which have ``asave()``.
+This is the only module that imports adrf.
+"""
+
+from __future__ import annotations
+
+from adrf.viewsets import ModelViewSet
+
+from django_etag_lock.rest_framework.mixins import ETagLockMixin
+
+__all__ = ["AsyncETagLockModelViewSet"]
+
+
+class AsyncETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[misc]
+    """adrf's async ``ModelViewSet`` with ETags, If-Match/If-None-Match, 412 and 428."""
