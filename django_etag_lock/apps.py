@@ -11,3 +11,6 @@ class EtagLockConfig(AppConfig):
 
     def ready(self) -> None:
         from django_etag_lock import checks  # noqa: F401  (registers the system checks)
+        from django_etag_lock.models import connect_collector_bumps
+
+        connect_collector_bumps()

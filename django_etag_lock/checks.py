@@ -1,10 +1,13 @@
 """System checks, registered in ``EtagLockConfig.ready()``.
 
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
-VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
-integration adds ``W001`` and ``W002``; the admin's own ``check()`` adds ``E002``
-(django_etag_lock/admin/checks.py). ``E101``-``E109`` validate the type and range of each
-``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist (docs/checks.md).
+VersionField), ``W003`` (default manager without VersionedQuerySet), ``W011`` (a
+versioned user model that does not exclude ``last_login``), ``W013`` (base manager
+without VersionedQuerySet), ``E011`` (a database-level ``on_delete`` that rewrites
+versioned rows). The DRF integration adds ``W001`` and ``W002``; the admin's own
+``check()`` adds ``E002`` (django_etag_lock/admin/checks.py). ``E101``-``E109`` validate
+the type and range of each ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist
+(docs/checks.md).
 """
 
 from __future__ import annotations
@@ -67,7 +70,63 @@ def check_versioned_models(
                         id="django_etag_lock.W003",
                     )
                 )
+            errors.extend(_check_write_paths(model, field))
     return errors
+
+
+def _check_write_paths(model: type[Any], field: Any) -> list[checks.CheckMessage]:
+    """W011 (a user model versioning last_login), W013 (base manager), E011 (on_delete)."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from django_etag_lock import compat
+    from django_etag_lock.models import VersionField
+    from django_etag_lock.querysets import VersionedQuerySet
+
+    label = model._meta.label
+    messages: list[checks.CheckMessage] = []
+    if (
+        issubclass(model, AbstractBaseUser)
+        and isinstance(field, VersionField)
+        and "last_login" not in field.excluded_fields
+    ):
+        messages.append(
+            checks.Warning(
+                f"{label} is a versioned user model whose 'version' does not exclude "
+                "'last_login': every login (django.contrib.auth.update_last_login) saves "
+                "it, so two logins of one user race into StaleObjectError and every "
+                "login makes open edits of the user stale.",
+                hint="Declare version = VersionField(excluded_fields=['last_login']) on the model.",
+                obj=model,
+                id="django_etag_lock.W011",
+            )
+        )
+    if not isinstance(model._base_manager.get_queryset(), VersionedQuerySet):
+        messages.append(
+            checks.Warning(
+                f"{label}'s base manager {type(model._base_manager).__name__} does not "
+                "return a VersionedQuerySet: the rows Django rewrites through it (on_delete="
+                "SET_NULL/SET(...), related managers' add()/remove()) keep their version.",
+                hint="Remove Meta.base_manager_name, or point it at a manager built from "
+                "VersionedQuerySet that does not filter rows.",
+                obj=model,
+                id="django_etag_lock.W013",
+            )
+        )
+    for fk in model._meta.local_fields:
+        on_delete = getattr(getattr(fk, "remote_field", None), "on_delete", None)
+        if compat.database_on_delete_operation(on_delete) in ("SET NULL", "SET DEFAULT"):
+            messages.append(
+                checks.Error(
+                    f"{label}.{fk.name} uses on_delete={on_delete}: the database rewrites "
+                    "the row's foreign key without bumping its version, so open ETags and "
+                    "held instances still match the changed row.",
+                    hint="Use on_delete=models.SET_NULL or models.SET_DEFAULT, which "
+                    "django-etag-lock bumps.",
+                    obj=model,
+                    id="django_etag_lock.E011",
+                )
+            )
+    return messages
 
 
 def _view_classes(patterns: Sequence[Any]) -> Iterator[type[Any]]:

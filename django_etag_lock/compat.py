@@ -157,6 +157,127 @@ def local_concrete_fields(model: type[Model]) -> Sequence[Field[Any, Any]]:
     return fields
 
 
+def set_needs_rollback(connection: BaseDatabaseWrapper) -> None:
+    """Mark ``connection``'s current atomic block for rollback (it must be in one).
+
+    What ``transaction.set_rollback(True)`` does, on a connection object rather than an
+    alias. Django 5.2, 6.0, 6.1.
+    """
+    connection.needs_rollback = True
+
+
+QUERYSET_INSERT = "_insert"
+"""``QuerySet._insert``, which ``VersionedQuerySet`` overrides so an upsert bumps.
+
+``bulk_create()`` calls it once per batch (through ``_batched_insert``) with
+``on_conflict=OnConflict.UPDATE`` and ``update_fields``/``unique_fields`` as Field
+objects. Django 5.2, 6.0, 6.1: the parameters below, unchanged since 4.1.
+"""
+
+QUERYSET_INSERT_PARAMETERS = (
+    "self",
+    "objs",
+    "fields",
+    "returning_fields",
+    "raw",
+    "using",
+    "on_conflict",
+    "update_fields",
+    "unique_fields",
+)
+
+
+def insert_with_conflict_suffix(
+    model: type[Model],
+    using: str,
+    objs: Any,
+    fields: Any,
+    returning_fields: Any,
+    raw: bool,
+    on_conflict: Any,
+    update_fields: Any,
+    unique_fields: Any,
+    extend: Any,
+) -> Any:
+    """``QuerySet._insert`` for an upsert, with ``extend(suffix, connection)`` appended.
+
+    Builds the ``sql.InsertQuery`` ``QuerySet._insert`` builds, and has its compiler's
+    ``as_sql()`` append ``extend(...)`` right after the conflict clause Django wrote
+    (``DatabaseOperations.on_conflict_suffix_sql()``, recomputed here with the same
+    arguments as ``SQLInsertCompiler.as_sql`` passes: query fields, the update and unique
+    fields' columns). ``extend`` returns the SQL to append, or raises. Returns what
+    ``SQLInsertCompiler.execute_sql(returning_fields)`` returns. Django 5.2, 6.0, 6.1.
+    """
+    from django.db.models import sql
+
+    query = sql.InsertQuery(
+        model, on_conflict=on_conflict, update_fields=update_fields, unique_fields=unique_fields
+    )
+    query.insert_values(fields, objs, raw=raw)
+    compiler = query.get_compiler(using=using)
+    suffix = compiler.connection.ops.on_conflict_suffix_sql(
+        fields,
+        on_conflict,
+        [f.column for f in update_fields],
+        [f.column for f in unique_fields or ()],
+    )
+    original = compiler.as_sql
+
+    def as_sql(*args: Any, **kwargs: Any) -> list[tuple[str, Any]]:
+        statements = []
+        for statement, params in original(*args, **kwargs):
+            head, found, tail = statement.rpartition(suffix) if suffix else ("", "", "")
+            addition = extend(suffix if found else None, compiler.connection)
+            statements.append((head + suffix + addition + tail, params))
+        return statements
+
+    compiler.as_sql = as_sql
+    return compiler.execute_sql(returning_fields)
+
+
+def use_base_manager(model: type[Model], name: str) -> None:
+    """Make the manager ``name`` the base manager of ``model`` unless one is configured.
+
+    Sets ``Options.base_manager_name`` (what ``Meta.base_manager_name`` sets) when the
+    model is prepared, and drops the cached ``Options.base_manager``. Django 5.2, 6.0,
+    6.1.
+    """
+    if not model._meta.base_manager_name:
+        model._meta.base_manager_name = name
+        model._meta.__dict__.pop("base_manager", None)  # a cached_property
+
+
+def collector_writes_fetched_rows(on_delete: Any) -> bool:
+    """Whether the deletion collector applies ``on_delete`` to rows it fetched first.
+
+    Django's collector applies ``SET_NULL`` and ``SET(value)`` (both flagged
+    ``lazy_sub_objs``) as one ``QuerySet.update()`` on ``Collector.related_objects()``,
+    a queryset of the base manager; ``SET_DEFAULT`` and ``SET(callable)`` fetch the rows
+    and write them with ``sql.UpdateQuery(model).update_batch()``, which no manager sees.
+    ``SET(...)`` is recognised by its ``deconstruct()``. Django 5.2, 6.0, 6.1.
+    """
+    from django.db.models import SET_DEFAULT
+
+    if on_delete is SET_DEFAULT:
+        return True
+    deconstruct = getattr(on_delete, "deconstruct", None)
+    return (
+        callable(deconstruct)
+        and deconstruct()[0] == "django.db.models.SET"
+        and not getattr(on_delete, "lazy_sub_objs", False)
+    )
+
+
+def database_on_delete_operation(on_delete: Any) -> str | None:
+    """The SQL action of a database-level ``on_delete`` (Django 6.1's ``DB_SET_NULL``...).
+
+    ``DatabaseOnDelete.operation`` (``"SET NULL"``, ``"SET DEFAULT"``, ``"CASCADE"``);
+    ``None`` for Django's Python-level handlers and before 6.1.
+    """
+    operation = getattr(on_delete, "operation", None)
+    return operation if isinstance(operation, str) else None
+
+
 # -- DRF ------------------------------------------------------------------------------
 
 

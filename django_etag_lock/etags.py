@@ -421,6 +421,12 @@ class Reason(enum.StrEnum):
         (409,),
         "a concurrent write took a unique value this write needs; nothing was written",
     )
+    WRITTEN_THEN_FAILED = (
+        "written-then-failed",
+        (500,),
+        "the write was committed, then a conflict was raised after the commit (an "
+        "on_commit callback); the change is in, do not resend it",
+    )
 
 
 @dataclass(frozen=True)

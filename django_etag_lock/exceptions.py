@@ -22,7 +22,11 @@ class StaleObjectError(EtagLockError):
     """A write lost: the row is no longer at the version the writer read.
 
     Nothing was written. ``current_version`` is the version the row has now, as read
-    once after the compare-and-set matched no row.
+    once after the compare-and-set matched no row; ``None`` when the database refused
+    the statement for a concurrent update (a serialization failure or deadlock at
+    ``REPEATABLE READ``/``SERIALIZABLE``) and the row could not be read again.
+    ``transaction_aborted`` is true when that refusal also ended the caller's
+    transaction (or savepoint): it must be rolled back before it is used again.
     """
 
     def __init__(
@@ -31,14 +35,28 @@ class StaleObjectError(EtagLockError):
         pk: Any,
         expected_version: int | None,
         current_version: int | None,
+        transaction_aborted: bool = False,
     ) -> None:
         self.model = model
         self.pk = pk
         self.expected_version = expected_version
         self.current_version = current_version
+        self.transaction_aborted = transaction_aborted
         super().__init__(self._message())
 
     def _message(self) -> str:
+        if self.current_version is None:
+            return (
+                f"{self.model._meta.label} pk={self.pk!r} is stale: the database refused "
+                f"the write at version {self.expected_version} because a concurrent "
+                "transaction changed the row; its current version is unknown."
+                + (
+                    " The transaction was aborted: roll it back, reload the row and apply "
+                    "the change again."
+                    if self.transaction_aborted
+                    else " Reload it and apply the change again."
+                )
+            )
         return (
             f"{self.model._meta.label} pk={self.pk!r} is stale: the write expected "
             f"version {self.expected_version}, but the row is at version "
@@ -48,7 +66,13 @@ class StaleObjectError(EtagLockError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             type(self),
-            (self.model, self.pk, self.expected_version, self.current_version),
+            (
+                self.model,
+                self.pk,
+                self.expected_version,
+                self.current_version,
+                self.transaction_aborted,
+            ),
         )
 
 

@@ -12,20 +12,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.db.models import F
+from django.db.models.signals import class_prepared
 from django.utils.translation import gettext_lazy as _
 
 from django_etag_lock import compat, fastsave
 from django_etag_lock.conf import conf
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.querysets import (
+    LATE_VERSION,
     VERSION_FIELD,
     VersionedManager,
     VersionedQuerySet,
-    _deferred_error,
+    after_savepoint,
+    cas_statement,
+    check_version_loaded,
+    forget_version,
     lock_version,
     log_unchecked_write,
+    mark_version_late,
+    raise_if_refused,
     stale_error,
     unchecked,
     unchecked_reason,
@@ -60,13 +67,23 @@ class VersionField(_VersionFieldBase):
     """Row version: starts at 1, bumped by every write, compared by every write.
 
     Not editable: forms and DRF serializers never let a client set it.
+
+    ``excluded_fields`` names fields whose writes are not content changes
+    (``last_login``, a heartbeat): a ``save(update_fields=...)`` naming only such
+    fields neither checks nor bumps the version. Every other write is unchanged.
     """
 
     description = _("Row version for optimistic locking")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, excluded_fields: Iterable[str] = (), **kwargs: Any) -> None:
         kwargs.setdefault("default", 1)
         kwargs.setdefault("editable", False)
+        if isinstance(excluded_fields, str):
+            raise TypeError(
+                "VersionField(excluded_fields=...) takes a list of field names, e.g. "
+                f"excluded_fields=[{excluded_fields!r}]."
+            )
+        self.excluded_fields = tuple(excluded_fields)
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
@@ -75,7 +92,19 @@ class VersionField(_VersionFieldBase):
             del kwargs["default"]
         if kwargs.get("editable") is False:
             del kwargs["editable"]
+        if self.excluded_fields:
+            kwargs["excluded_fields"] = list(self.excluded_fields)
         return name, path, args, kwargs
+
+    def excludes(self, update_fields: Iterable[str]) -> bool:
+        """Whether a save of only ``update_fields`` is outside versioning."""
+        if not self.excluded_fields or self.model is None:
+            return False
+        names = set(self.excluded_fields)
+        opts = self.model._meta
+        attnames = {getattr(opts.get_field(name), "attname", name) for name in names} | names
+        fields = set(update_fields)
+        return bool(fields) and fields <= attnames
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         if add:
@@ -99,6 +128,8 @@ class VersionedModel(models.Model):
     )
 
     objects: ClassVar[VersionedManager] = VersionedManager()
+    # The base manager of every concrete subclass (see _use_versioned_base_manager).
+    _etag_lock_base_manager: ClassVar[VersionedManager] = VersionedManager()
 
     class Meta:
         abstract = True
@@ -113,10 +144,21 @@ class VersionedModel(models.Model):
     ) -> None:
         if not self._state.adding:
             loaded = VERSION_FIELD in self.__dict__
-            if not loaded and unchecked_reason() is None:
-                raise _deferred_error(type(self), "save()")
             if update_fields is not None:
                 update_fields = set(update_fields)
+                field = self._meta.get_field(VERSION_FIELD)
+                if isinstance(field, VersionField) and field.excludes(update_fields):
+                    # Not a content change (VersionField(excluded_fields=...)).
+                    super().save(
+                        force_insert=force_insert,
+                        force_update=force_update,
+                        using=using,
+                        update_fields=update_fields,
+                    )
+                    return
+            if unchecked_reason() is None:
+                check_version_loaded(self, "save()")
+            if update_fields is not None:
                 if update_fields:
                     update_fields.add(VERSION_FIELD)
             elif not loaded:
@@ -148,12 +190,22 @@ class VersionedModel(models.Model):
                     using=using,
                     update_fields=update_fields,
                 )
-        except StaleObjectError:
+        except StaleObjectError as error:
+            if (
+                self.__dict__.get(VERSION_FIELD) != before.get(VERSION_FIELD)
+                and not connections[using].in_atomic_block
+            ):
+                # This row's UPDATE went through and is committed; the conflict came
+                # later (a post_save receiver writing another row): the instance is
+                # what the database holds now.
+                raise
             # Leave the instance exactly as the caller had it (pre_save hooks such as
             # auto_now have already written to it), so a retry fails the same way.
             self.__dict__.clear()
             self.__dict__.update(before)
-            if connections[using].in_atomic_block and not self._meta.parents:
+            if self._meta.parents:
+                raise after_savepoint(error, using) from error.__cause__
+            if connections[using].in_atomic_block and not error.transaction_aborted:
                 # Django marks the caller's transaction for rollback on any error in
                 # save_base; a lost compare-and-set wrote nothing and broke nothing, so
                 # the caller may catch the error and go on querying. (Had the
@@ -200,7 +252,7 @@ class VersionedModel(models.Model):
             )
             if result and hasattr(value, "resolve_expression"):
                 log_unchecked_write(type(self), "save", f"pk={pk_val!r}")
-                self.__dict__.pop(field.attname, None)
+                forget_version(self)
             return result
         expected = int(value) - 1
         values = [*values[:index], (field, model, int(value)), *values[index + 1 :]]
@@ -219,13 +271,18 @@ class VersionedModel(models.Model):
                 base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
             )
 
-        if conf.COMPILED_SAVE:
-            returning = args[0] if args else kwargs.get("returning_fields")
-            result = fastsave.update(
-                self, base_qs, using, pk_val, values, expected, returning, django_path
-            )
-        else:
-            result = django_path()
+        try:
+            if conf.COMPILED_SAVE:
+                returning = args[0] if args else kwargs.get("returning_fields")
+                result = fastsave.update(
+                    self, base_qs, using, pk_val, values, expected, returning, django_path
+                )
+            else:
+                result = django_path()
+        except DatabaseError as error:
+            # A refusal of the statement for a concurrent update (40001, 1213) is stale.
+            raise_if_refused(error, type(self), using, pk_val, expected)
+            raise
         if result:
             setattr(self, field.attname, expected + 1)
             return result
@@ -242,8 +299,7 @@ class VersionedModel(models.Model):
             if self.pk is not None:
                 log_unchecked_write(type(self), "delete", f"pk={self.pk!r}")
             return super().delete(using=using, keep_parents=keep_parents)
-        if VERSION_FIELD not in self.__dict__:
-            raise _deferred_error(type(self), "delete()")
+        check_version_loaded(self, "delete()")
         using = using or router.db_for_write(type(self), instance=self)
         expected: int = getattr(self, VERSION_FIELD)
         model = type(self)
@@ -252,7 +308,8 @@ class VersionedModel(models.Model):
             target = model._base_manager.using(using).filter(
                 pk=self.pk, **{VERSION_FIELD: expected}
             )
-            deleted = compat.raw_delete(target, using)
+            with cas_statement(model, using, self.pk, expected):
+                deleted = compat.raw_delete(target, using)
             if not deleted:
                 raise stale_error(model, using, self.pk, expected)
             setattr(self, self._meta.pk.attname, None)
@@ -261,8 +318,110 @@ class VersionedModel(models.Model):
         # then let Django's collector delete it inside the same transaction, so
         # pre_delete/post_delete receivers run only for a write that won.
         # A savepoint inside a caller's transaction, so a lost race leaves it usable.
-        with transaction.atomic(using=using):
-            lock_version(model, using, self.pk, expected)
-            return super().delete(using=using, keep_parents=keep_parents)
+        try:
+            with transaction.atomic(using=using):
+                lock_version(model, using, self.pk, expected)
+                return super().delete(using=using, keep_parents=keep_parents)
+        except StaleObjectError as error:
+            raise after_savepoint(error, using) from error.__cause__
 
     delete.alters_data = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Any, values: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        instance = super().from_db(db, field_names, values, *args, **kwargs)
+        if len(values) != len(cls._meta.concrete_fields) and VERSION_FIELD not in instance.__dict__:
+            # Loaded without its version: whenever 'version' arrives (a lazy load,
+            # Django 6.1's FETCH_PEERS, a partial refresh) it is later than the data.
+            mark_version_late(instance)
+        return instance
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, *args: Any, **kwargs: Any
+    ) -> None:
+        loaded = {f.attname for f in self._meta.concrete_fields if f.attname in self.__dict__}
+        if fields is None:
+            # Every loaded field and the version at once: it vouches for them all.
+            if VERSION_FIELD not in loaded and not self._state.adding:
+                fields = [*loaded, VERSION_FIELD]
+            super().refresh_from_db(using, fields, *args, **kwargs)
+            self.__dict__.pop(LATE_VERSION, None)
+            return
+        super().refresh_from_db(using, fields, *args, **kwargs)
+        refreshed = set(fields)
+        if VERSION_FIELD not in refreshed:
+            return
+        if loaded - refreshed - {VERSION_FIELD, self._meta.pk.attname}:
+            mark_version_late(self)
+        else:
+            self.__dict__.pop(LATE_VERSION, None)
+
+
+# -- Django's own writers ----------------------------------------------------------------
+# Django writes related rows through the base manager: the deletion collector's SET_NULL and
+# SET(value) updates, related managers' add()/remove()/clear(), generic relations' add().
+# A versioned model's base manager is a VersionedManager (unfiltered, as a base manager
+# must be), so those UPDATEs bump the version in the same statement. Set when the class is
+# prepared, because Meta.base_manager_name of an abstract parent is lost as soon as a
+# subclass declares its own Meta or puts another abstract model (AbstractBaseUser) first.
+BASE_MANAGER = "_etag_lock_base_manager"
+
+
+def _use_versioned_base_manager(sender: type[models.Model], **kwargs: Any) -> None:
+    if issubclass(sender, VersionedModel):
+        compat.use_base_manager(sender, BASE_MANAGER)
+
+
+class_prepared.connect(_use_versioned_base_manager, dispatch_uid="django_etag_lock.base_manager")
+
+
+# -- Django's deletion collector ---------------------------------------------------------
+# SET_NULL and SET(value) are applied by the collector as one QuerySet.update() through
+# the base manager (ours: it bumps in the same statement). SET_DEFAULT and SET(callable)
+# fetch the rows first and write them with sql.UpdateQuery(model).update_batch(), which no
+# manager sees: for those, the rows still pointing at the row being deleted are bumped in
+# the collector's transaction, just before its field updates, from a pre_delete receiver.
+
+_FETCHED_SET_RELATIONS: dict[type[models.Model], list[models.ForeignKey[Any, Any]]] = {}
+
+
+def _bump_rows_set_by_collector(
+    sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
+) -> None:
+    for field in _FETCHED_SET_RELATIONS.get(sender._meta.concrete_model or sender, ()):
+        value = getattr(instance, field.target_field.attname)
+        if value is None:
+            continue
+        referencing = field.model._base_manager.using(using).filter(**{field.attname: value})
+        models.QuerySet.update(referencing, **{VERSION_FIELD: F(VERSION_FIELD) + 1})
+
+
+def connect_collector_bumps() -> None:
+    """Connect the receivers bumping rows Django's collector rewrites (``AppConfig.ready``)."""
+    from django.apps import apps
+    from django.db.models.signals import pre_delete
+
+    _FETCHED_SET_RELATIONS.clear()
+    all_models = apps.get_models(include_auto_created=True)
+    for model in all_models:
+        if not issubclass(model, VersionedModel) or model._meta.proxy:
+            continue
+        for field in model._meta.local_fields:
+            if not isinstance(field, models.ForeignKey):
+                continue
+            if not compat.collector_writes_fetched_rows(field.remote_field.on_delete):
+                continue
+            target = field.remote_field.model
+            _FETCHED_SET_RELATIONS.setdefault(target._meta.concrete_model or target, []).append(
+                field
+            )
+    for model in all_models:
+        if (model._meta.concrete_model or model) in _FETCHED_SET_RELATIONS:
+            pre_delete.connect(
+                _bump_rows_set_by_collector,
+                sender=model,
+                weak=False,
+                dispatch_uid=f"django_etag_lock.collector:{model._meta.label}",
+            )

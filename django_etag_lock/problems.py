@@ -17,7 +17,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from django_etag_lock.etags import Decision, Outcome, Reason
-from django_etag_lock.exceptions import StaleObjectError
+from django_etag_lock.exceptions import ObjectDeletedError, StaleObjectError
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -49,6 +49,7 @@ __all__ = [
 PROBLEM_TYPE_PRECONDITION_FAILED = "urn:django-etag-lock:problem:precondition-failed"
 PROBLEM_TYPE_PRECONDITION_REQUIRED = "urn:django-etag-lock:problem:precondition-required"
 PROBLEM_TYPE_MALFORMED_PRECONDITION = "urn:django-etag-lock:problem:malformed-precondition"
+PROBLEM_TYPE_WRITTEN_THEN_FAILED = "urn:django-etag-lock:problem:written-then-failed"
 PROBLEM_TYPE_UNIQUE_CONFLICT = "urn:django-etag-lock:problem:unique-conflict"
 
 
@@ -98,6 +99,18 @@ MALFORMED_PRECONDITION = ProblemKind(
 )
 """400: an If-Match or If-None-Match that breaks the RFC 9110 grammar, on a write."""
 
+WRITTEN_THEN_FAILED = ProblemKind(
+    status=500,
+    type=PROBLEM_TYPE_WRITTEN_THEN_FAILED,
+    title=_("Saved, then a later step failed"),
+    default_detail=_(
+        "Your change was saved, but a step that ran after it was committed failed. Do "
+        "not resend the change: GET the resource to see it."
+    ),
+    default_code="written_then_failed",
+)
+"""500: the write committed, then a conflict was raised after the commit (an on_commit
+callback): the client must learn that its change is in, not that nothing was written."""
 UNIQUE_CONFLICT = ProblemKind(
     status=409,
     type=PROBLEM_TYPE_UNIQUE_CONFLICT,
@@ -173,21 +186,47 @@ def decision_detail(decision: Decision) -> str:
 
 def conflict_reason(exc: StaleObjectError) -> Reason:
     """``concurrent-delete`` when the row is gone, else ``concurrent-write``."""
-    return Reason.CONCURRENT_DELETE if exc.current_version is None else Reason.CONCURRENT_WRITE
+    if isinstance(exc, ObjectDeletedError):
+        return Reason.CONCURRENT_DELETE
+    return Reason.CONCURRENT_WRITE
 
 
 def conflict_detail(exc: StaleObjectError) -> StrOrPromise:
     """The problem ``detail`` of a compare-and-set lost after the preconditions passed."""
-    if exc.current_version is None:
+    if isinstance(exc, ObjectDeletedError):
         return _(
             "The resource was deleted by another request after your preconditions "
             "were checked; nothing was written."
         )
+    if exc.current_version is None:
+        return refused_write_detail()
     return _(
         "The resource was changed by another request after your preconditions were "
         "checked; nothing was written. GET it again, reapply your change and resend "
         "it with the new ETag in If-Match."
     )
+
+
+def refused_write_detail() -> StrOrPromise:
+    """The ``detail`` of a write the database refused for a concurrent transaction.
+
+    REPEATABLE READ, SERIALIZABLE (PostgreSQL 40001, MariaDB 1213): the row's version
+    now is unknown, so no ETag is offered.
+    """
+    return _(
+        "The database refused your write because another request changed the resource "
+        "at the same time; nothing was written. GET it again, reapply your change and "
+        "resend it with the new ETag in If-Match."
+    )
+
+
+def written_then_failed_detail(exc: StaleObjectError) -> StrOrPromise:
+    """The ``detail`` of a conflict raised after the request's write was committed."""
+    return gettext(
+        "Your change was saved, but a step that ran after it was committed failed "
+        "because %(model)s %(pk)s had changed. Do not resend the change: GET the resource "
+        "to see it."
+    ) % {"model": exc.model._meta.verbose_name, "pk": exc.pk}
 
 
 def create_conflict_detail() -> StrOrPromise:

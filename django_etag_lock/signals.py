@@ -158,15 +158,17 @@ def report_stale(error: StaleObjectError) -> StaleObjectError:
 
     Inside a door's write (:func:`reported_by`) the door reports it instead.
     """
+    from django_etag_lock.exceptions import ObjectDeletedError
+
     door = _door.get()
     if door is None or not door[2]:
         send_write_refused(
             source=Source.ORM if door is None else door[0],
             model=error.model,
             pk=error.pk,
-            reason=Reason.CONCURRENT_WRITE
-            if error.current_version is not None
-            else Reason.CONCURRENT_DELETE,
+            reason=Reason.CONCURRENT_DELETE
+            if isinstance(error, ObjectDeletedError)
+            else Reason.CONCURRENT_WRITE,
             expected_version=error.expected_version,
             current_version=error.current_version,
             request=None if door is None else door[1],

@@ -193,6 +193,68 @@ def test_core_and_checks_work_without_drf_installed():
     assert result.stdout.splitlines()[-2:] == ["['django_etag_lock.W002']", "no DRF integration"]
 
 
+# -- W011 / W013 / E011 (write paths) ----------------------------------------------------
+
+
+def test_w011_versioned_user_model_that_versions_last_login(apps):
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    attrs = {
+        "__module__": __name__,
+        "Meta": type("Meta", (), {"app_label": "testapp"}),
+        "username": models.CharField(max_length=10, unique=True),
+        "USERNAME_FIELD": "username",
+    }
+    model = type("LoginCounted", (AbstractBaseUser, VersionedModel), attrs)
+    messages = checks.check_versioned_models(app_configs=[apps.get_app_config("testapp")])
+    assert _ids(messages) == ["django_etag_lock.W011"]
+    assert messages[0].obj is model
+    assert "excluded_fields=['last_login']" in messages[0].hint
+
+
+def test_w011_is_silent_when_last_login_is_excluded(apps):
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    from django_etag_lock.models import VersionField
+
+    attrs = {
+        "__module__": __name__,
+        "Meta": type("Meta", (), {"app_label": "testapp"}),
+        "username": models.CharField(max_length=10, unique=True),
+        "USERNAME_FIELD": "username",
+        "version": VersionField(excluded_fields=["last_login"]),
+    }
+    type("LoginExcluded", (AbstractBaseUser, VersionedModel), attrs)
+    assert checks.check_versioned_models(app_configs=[apps.get_app_config("testapp")]) == []
+
+
+def test_w013_base_manager_that_does_not_bump(apps):
+    meta = type("Meta", (), {"app_label": "testapp", "base_manager_name": "plain"})
+    objects = VersionedManager()  # created first: stays the default manager
+    attrs = {"__module__": __name__, "Meta": meta, "objects": objects, "plain": models.Manager()}
+    model = type("PlainBase", (VersionedModel,), attrs)
+    messages = checks.check_versioned_models(app_configs=[apps.get_app_config("testapp")])
+    assert _ids(messages) == ["django_etag_lock.W013"]
+    assert messages[0].obj is model
+
+
+@pytest.mark.skipif(not hasattr(models, "DB_SET_NULL"), reason="DB_SET_NULL is new in Django 6.1")
+def test_e011_database_level_set_null_on_a_versioned_row(apps):
+    target = type(
+        "Target",
+        (models.Model,),
+        {"__module__": __name__, "Meta": type("Meta", (), {"app_label": "testapp"})},
+    )
+    fk = models.ForeignKey(target, on_delete=models.DB_SET_NULL, null=True)  # type: ignore[attr-defined]
+    model = _isolated_model(apps, "DbSetNull", {"target": fk})
+    messages = checks.check_versioned_models(app_configs=[apps.get_app_config("testapp")])
+    assert _ids(messages) == ["django_etag_lock.E011"]
+    assert messages[0].obj is model
+
+
+# -- E101-E108 / W101 (settings) --------------------------------------------------------
+
+
 # -- E101-E109 / W101 (settings) --------------------------------------------------------
 
 _BOOLEAN_IDS = {

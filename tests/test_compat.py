@@ -273,6 +273,125 @@ def test_spectacular_response_bodies_is_what_get_operation_calls_and_we_extend()
     assert {"200", "412", "428"} <= set(ours)
 
 
+# -- QuerySet._insert and the conflict clause of an upsert ------------------------------
+
+
+def test_queryset_insert_signature_is_the_one_the_override_takes():
+    assert parameters(QuerySet._insert)[: len(compat.QUERYSET_INSERT_PARAMETERS)] == list(
+        compat.QUERYSET_INSERT_PARAMETERS
+    )
+
+
+def test_bulk_create_with_update_conflicts_calls_insert_with_field_objects(monkeypatch):
+    from django.db.models.constants import OnConflict
+
+    from django_etag_lock.querysets import VersionedQuerySet
+
+    seen: list[Any] = []
+    original = VersionedQuerySet._insert
+
+    def spy(self, objs, fields, *args, **kwargs):
+        seen.append((kwargs.get("on_conflict"), kwargs.get("update_fields")))
+        return original(self, objs, fields, *args, **kwargs)
+
+    monkeypatch.setattr(VersionedQuerySet, "_insert", spy)
+    kwargs: dict[str, Any] = {"update_conflicts": True, "update_fields": ["title"]}
+    if connection.features.supports_update_conflicts_with_target:
+        kwargs["unique_fields"] = ["id"]
+    Book.objects.bulk_create([Book(title="x")], **kwargs)
+    ((on_conflict, update_fields),) = seen
+    assert on_conflict == OnConflict.UPDATE
+    assert [f.name for f in update_fields] == ["title"]
+
+
+def test_insert_with_conflict_suffix_appends_right_after_the_conflict_clause():
+    from django.db.models.constants import OnConflict
+
+    book = Book.objects.create(title="x")
+    seen: list[Any] = []
+
+    def extend(suffix: str | None, conn: Any) -> str:
+        seen.append(suffix)
+        return ""
+
+    title = Book._meta.get_field("title")
+    unique = [Book._meta.pk] if connection.features.supports_update_conflicts_with_target else []
+    fields = list(Book._meta.concrete_fields)
+    with CaptureQueriesContext(connection) as ctx:
+        compat.insert_with_conflict_suffix(
+            Book, "default", [Book(pk=book.pk, title="y")], fields, None, False,
+            OnConflict.UPDATE, [title], unique, extend,
+        )  # fmt: skip
+    (suffix,) = seen
+    assert suffix is not None
+    assert suffix in ctx.captured_queries[-1]["sql"]
+    assert Book.objects.get(pk=book.pk).title == "y"
+
+
+# -- Options.base_manager_name ----------------------------------------------------------
+
+
+def test_use_base_manager_makes_the_named_manager_the_base_manager():
+    assert Book._meta.base_manager_name == "_etag_lock_base_manager"
+    assert Book._base_manager is Book._meta.managers_map["_etag_lock_base_manager"]
+    assert "base_manager" in vars(type(Book._meta))  # still a cached_property
+
+
+# -- Collector: SET_NULL/SET(value) through the base manager, the others fetched ---------
+
+
+def test_collector_related_objects_is_a_base_manager_queryset():
+    from django_etag_lock.querysets import VersionedQuerySet
+    from tests.testapp.models import Article, Author
+
+    field = Article._meta.get_field("editor")
+    related = Collector(using="default").related_objects(Article, [field], [Author(pk=1)])
+    assert isinstance(related, VersionedQuerySet)
+    assert related.model is Article
+
+
+def test_collector_laziness_of_the_set_handlers():
+    from django.db import models
+
+    assert getattr(models.SET_NULL, "lazy_sub_objs", False)
+    assert getattr(models.SET(None), "lazy_sub_objs", False)
+    assert not getattr(models.SET(lambda: None), "lazy_sub_objs", False)
+    assert not getattr(models.SET_DEFAULT, "lazy_sub_objs", False)
+    assert models.SET(lambda: None).deconstruct()[0] == "django.db.models.SET"
+    assert compat.collector_writes_fetched_rows(models.SET_DEFAULT)
+    assert compat.collector_writes_fetched_rows(models.SET(lambda: None))
+    assert not compat.collector_writes_fetched_rows(models.SET_NULL)
+    assert not compat.collector_writes_fetched_rows(models.CASCADE)
+
+
+def test_collector_sends_pre_delete_before_its_field_updates():
+    from tests.testapp.models import Article, Author
+
+    author = Author.objects.create(name="a")
+    article = Article.objects.create(title="t", reviewer=author)
+    seen: list[Any] = []
+
+    def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+        seen.append(Article._base_manager.get(pk=article.pk).reviewer_id)
+
+    pk = author.pk
+    pre_delete.connect(receiver, sender=Author, dispatch_uid="test-order")
+    try:
+        author.delete()
+    finally:
+        pre_delete.disconnect(sender=Author, dispatch_uid="test-order")
+    assert seen == [pk]  # the row still pointed at the author: not yet updated
+    assert Article._base_manager.get(pk=article.pk).reviewer_id is None
+
+
+def test_database_on_delete_operation():
+    from django.db import models
+
+    assert compat.database_on_delete_operation(models.SET_NULL) is None
+    if hasattr(models, "DB_SET_NULL"):
+        assert compat.database_on_delete_operation(models.DB_SET_NULL) == "SET NULL"
+
+
 # -- django-ninja ---------------------------------------------------------------------
 
 

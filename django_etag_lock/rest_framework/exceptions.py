@@ -26,6 +26,7 @@ __all__ = [
     "PreconditionFailed",
     "PreconditionRequired",
     "UniqueConflict",
+    "WrittenThenFailed",
 ]
 
 
@@ -84,6 +85,21 @@ class MalformedPrecondition(PreconditionError):
     default_code = problems.MALFORMED_PRECONDITION.default_code
     problem_type = problems.MALFORMED_PRECONDITION.type
     title = problems.MALFORMED_PRECONDITION.title
+
+
+class WrittenThenFailed(PreconditionError):
+    """500: the write was committed, then a conflict was raised after the commit.
+
+    An ``on_commit`` callback (or, without the view's transaction, any step after the
+    compare-and-set) hit a stale row. The request's change is in: the answer says so, and
+    carries the row's new ``ETag``, instead of a 412 claiming nothing was written.
+    """
+
+    status_code = problems.WRITTEN_THEN_FAILED.status
+    default_detail = problems.WRITTEN_THEN_FAILED.default_detail
+    default_code = problems.WRITTEN_THEN_FAILED.default_code
+    problem_type = problems.WRITTEN_THEN_FAILED.type
+    title = problems.WRITTEN_THEN_FAILED.title
 
 
 class NotModified(APIException):

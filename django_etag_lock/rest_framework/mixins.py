@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 from django.http import Http404
@@ -50,7 +50,7 @@ from django_etag_lock.etags import (
 )
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
-from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.querysets import VERSION_FIELD, concurrency_refusal
 from django_etag_lock.rest_framework.browsable import (
     ProblemBrowsableAPIRenderer,
     browsable_renderers,
@@ -62,6 +62,7 @@ from django_etag_lock.rest_framework.exceptions import (
     PreconditionError,
     PreconditionFailed,
     UniqueConflict,
+    WrittenThenFailed,
 )
 from django_etag_lock.rest_framework.responses import (
     NotModifiedResponse,
@@ -524,17 +525,31 @@ class ETagLockMixin(_ViewBase):
             with self.etag_lock_write(instance):
                 write(argument)
             return
+        using = self._etag_lock_using(instance)
+        connection = connections[using]
+        committed: list[bool] = []
         try:
-            using = self._etag_lock_using(instance)
             # The door answers a lost race, so it reports it (signals.write_refused).
             with reported_by(Source.REST_FRAMEWORK):
                 if self.etag_lock_needs_transaction(action, instance, serializer, using):
+                    outermost = not connection.in_atomic_block
                     with transaction.atomic(using=using):
+                        if outermost:
+                            # Registered first, so it runs first once the commit went through.
+                            transaction.on_commit(lambda: committed.append(True), using=using)
                         write(argument)
                 else:
                     write(argument)
         except StaleObjectError as exc:
+            if committed or self._etag_lock_autocommitted(instance, connection):
+                raise self.written_then_failed_exception(exc) from exc
             raise self.write_conflict_exception(exc) from exc
+        except DatabaseError as exc:
+            # A statement of the request other than the compare-and-set refused for a
+            # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
+            if committed or concurrency_refusal(exc, using) is None:
+                raise
+            raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
 
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
@@ -544,20 +559,52 @@ class ETagLockMixin(_ViewBase):
         serializers, signal receivers) is rolled back when the compare-and-set loses.
         The stock ``perform_*`` hooks use :meth:`etag_lock_needs_transaction` instead,
         which opens one only when the write can be more than one statement; overriding
-        this method makes them use it.
+        this method makes them use it. A conflict raised after the write was committed
+        (an ``on_commit`` callback) is not a 412: see :meth:`written_then_failed_exception`.
         """
         using = self._etag_lock_using(instance)
-        guard = (
-            transaction.atomic(using=using)
-            if self.etag_lock_writes_atomically()
-            and not self._etag_lock_under_atomic_requests(using)
-            else nullcontext()
+        connection = connections[using]
+        atomic = self.etag_lock_writes_atomically() and not self._etag_lock_under_atomic_requests(
+            using
         )
+        outermost = atomic and not connection.in_atomic_block
+        committed: list[bool] = []
         try:
+            guard = transaction.atomic(using=using) if atomic else nullcontext()
             with reported_by(Source.REST_FRAMEWORK), guard:
+                if outermost:
+                    # Registered first, so it runs first once the commit went through.
+                    transaction.on_commit(lambda: committed.append(True), using=using)
                 yield
         except StaleObjectError as exc:
+            if committed or self._etag_lock_autocommitted(instance, connection):
+                raise self.written_then_failed_exception(exc) from exc
             raise self.write_conflict_exception(exc) from exc
+        except DatabaseError as exc:
+            # A statement of the request other than the compare-and-set refused for a
+            # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
+            if committed or concurrency_refusal(exc, using) is None:
+                raise
+            raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
+
+    def _etag_lock_autocommitted(self, instance: Model | None, connection: Any) -> bool:
+        """Without a transaction: whether the row was already written (and so committed)."""
+        if connection.in_atomic_block or instance is None:
+            return False
+        return instance.pk is None or getattr(instance, VERSION_FIELD) != self.etag_lock_version
+
+    def _etag_lock_refused(self, exc: DatabaseError, using: str) -> StaleObjectError:
+        mine = self.etag_lock_object
+        model = type(mine) if mine is not None else self._etag_lock_model()
+        connection = connections[using]
+        aborted = bool(concurrency_refusal(exc, using)) and connection.in_atomic_block
+        if aborted:
+            compat.set_needs_rollback(connection)
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        pk = mine.pk if mine is not None else self.kwargs.get(lookup)
+        refused = StaleObjectError(model, pk, self.etag_lock_version, None, aborted)
+        refused.__cause__ = exc
+        return refused
 
     def write_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
         """The 412 for a compare-and-set lost after the preconditions passed."""
@@ -569,6 +616,21 @@ class ETagLockMixin(_ViewBase):
             problems.conflict_detail(exc),
             reason=problems.conflict_reason(exc),
             instance=current,
+        )
+
+    def written_then_failed_exception(self, exc: StaleObjectError) -> WrittenThenFailed:
+        """The answer when a conflict was raised after the request's write committed.
+
+        Not a 412 ("nothing was written" would be false, and a client trusting it would
+        apply its change twice): a 500 problem saying the change is in, with the new ETag
+        of the row when it still exists.
+        """
+        mine = self.etag_lock_object
+        written = mine if mine is not None and mine.pk is not None else None
+        return WrittenThenFailed(
+            problems.written_then_failed_detail(exc),
+            reason=Reason.WRITTEN_THEN_FAILED,
+            instance=written,
         )
 
     def _etag_lock_reload(self, exc: StaleObjectError) -> Model | None:
@@ -737,7 +799,11 @@ class ETagLockMixin(_ViewBase):
         data = problem_body(exc, self.request.path)
         headers = problem_headers(exc)
         instance = exc.instance
-        if (
+        if isinstance(exc, WrittenThenFailed):
+            if instance is not None:
+                headers.update(self.get_validator_headers(instance))
+                data["written_etag"] = headers["ETag"]
+        elif (
             isinstance(exc, PreconditionFailed)
             and instance is not None
             and self.etag_lock_can_read(instance)
@@ -844,8 +910,17 @@ class ETagLockMixin(_ViewBase):
         elif isinstance(exc, IntegrityError):
             # A unique value taken by a concurrent write after the validator checked it.
             exc = self.unique_conflict_exception(exc) or exc
+        elif isinstance(exc, DatabaseError) and self.request.method not in _READ_METHODS:
+            # SERIALIZABLE: a statement of a write other than the compare-and-set (the
+            # read of get_object(), the serializer's unique checks) refused for a
+            # concurrent transaction: the write lost all the same.
+            using = self._etag_lock_using(self.etag_lock_object)
+            if concurrency_refusal(exc, using) is not None:
+                exc = self.write_conflict_exception(self._etag_lock_refused(exc, using))
         if isinstance(exc, NotModified):
             return self.not_modified_response(exc.instance)
+        if isinstance(exc, WrittenThenFailed):
+            return self.precondition_response(exc)
         if isinstance(exc, PreconditionError):
             # Built before the rollback mark: the body may read the row (ATOMIC_REQUESTS).
             response = self.precondition_response(exc)
@@ -980,6 +1055,9 @@ def _in_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class ETagLockModelViewSet(ETagLockMixin, ModelViewSet):  # type: ignore[type-arg]

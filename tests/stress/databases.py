@@ -66,6 +66,14 @@ class Target(ABC):
     @abstractmethod
     def server_version(self) -> str: ...
 
+    def set_isolation(self, level: str) -> None:
+        """Make ``level`` the default of every later session (PostgreSQL: of the database).
+
+        MariaDB has no per-database default; the server settings set it per session
+        (``STRESS_ISOLATION``, Django's ``OPTIONS["isolation_level"]``).
+        """
+        return None
+
     @abstractmethod
     def kill_backends(self) -> int:
         """Kill every connection to the stress database but our own; return how many."""
@@ -118,6 +126,15 @@ class Postgres(Target):
         conn = self.connect("postgres")
         try:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        finally:
+            conn.close()
+
+    def set_isolation(self, level: str) -> None:
+        conn = self.connect("postgres")
+        try:
+            conn.execute(
+                f"ALTER DATABASE \"{self.db_name}\" SET default_transaction_isolation TO '{level}'"
+            )
         finally:
             conn.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class ServerErrorLog(logging.Handler):
             request_id = request.META.get("HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_"))
         exc_type = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
         exc_value = str(record.exc_info[1])[:300] if record.exc_info else ""
+        frames = traceback.extract_tb(record.exc_info[2]) if record.exc_info else []
+        where = [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno} {f.name}" for f in frames[-8:]]
         line = json.dumps(
             {
                 "id": request_id,
@@ -35,6 +38,7 @@ class ServerErrorLog(logging.Handler):
                 "exception": exc_type,
                 "message": exc_value or record.getMessage()[:300],
                 "pid": os.getpid(),
+                "where": where,
             }
         )
         # One write() per line on an O_APPEND file: lines of several workers never interleave.

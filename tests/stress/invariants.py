@@ -91,6 +91,8 @@ class Outcome:
     # Writes whose client got a 5xx or no answer, yet whose change was committed.
     unknown_applied: int = 0
     fault_exceptions: Counter[str] = field(default_factory=Counter)
+    # The problem ``reason`` of every 412 (concurrent-write, precondition-failed, ...).
+    reasons_412: Counter[str] = field(default_factory=Counter)
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     violations: list[str] = field(default_factory=list)
@@ -191,12 +193,21 @@ def _check_answer(
             out.fault_exceptions[str(exception)] += 1
         else:
             out.s5xx += 1
-            reason = f"{exception}: {logged.get('message')}" if logged else "nothing logged"
+            frames = " < ".join(reversed(logged.get("where") or [])) if logged else ""
+            reason = (
+                f"{exception}: {logged.get('message')} at {frames}" if logged else "nothing logged"
+            )
             where = "during a fault, not a connection error" if during_fault else "outside faults"
             out.fail(f"{what}: HTTP {status} {where} ({reason})")
         return False
     elif status == 412:
         out.s412 += 1
+        body = r.body or {}
+        reason = str(body.get("reason"))
+        if reason == "concurrent-write" and "current_etag" not in body:
+            # The database refused the write (40001, 1213): no current version known.
+            reason += " (refused)"
+        out.reasons_412[reason] += 1
     elif status == 428:
         out.s428 += 1
     elif status == 404:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import re
 import signal
 import subprocess
@@ -37,7 +38,8 @@ from tests.stress.databases import TARGETS, Target  # noqa: E402
 from tests.stress.errorlog import read_server_errors  # noqa: E402
 from tests.stress.faults import FaultInjector, FaultLog  # noqa: E402
 from tests.stress.invariants import Outcome, Window, check, self_check, summarize  # noqa: E402
-from tests.stress.server import Gunicorn, django_env  # noqa: E402
+from tests.stress.pgbouncer import PgBouncer  # noqa: E402
+from tests.stress.server import Gunicorn, django_env, free_port  # noqa: E402
 from tests.stress.workload import Client, Recorder, RowPool, mixed_phase, race_phase  # noqa: E402
 
 
@@ -51,6 +53,7 @@ class Report:
     faults: FaultLog | None
     respawned: bool | None
     schema: str | None
+    bouncer: dict[str, int] | None = None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -110,6 +113,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve with the version check switched off: proves the checker fails the run",
     )
+    parser.add_argument(
+        "--isolation",
+        choices=["read committed", "repeatable read", "serializable"],
+        default=None,
+        help="isolation level of every database session (default: the server's)",
+    )
+    parser.add_argument(
+        "--atomic-requests", action="store_true", help="serve with ATOMIC_REQUESTS = True"
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="PostgreSQL only: serve through PgBouncer in transaction pooling mode",
+    )
+    parser.add_argument("--pgbouncer-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--pgbouncer-pool", type=int, default=4, help="server connections")
     parser.add_argument("--keep-db", action="store_true", help="leave the stress database behind")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the clients")
@@ -156,10 +175,20 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
     # Each phase gets its own rows, enough even if every race deleted every hot row.
     per_phase = args.hot_rows * (args.races + 2) + 100
     seeded = prepare(target, rows=phases * per_phase + 1)
+    if args.isolation:
+        target.set_isolation(args.isolation)
     customer_ids = dict(seeded)
     error_log = workdir / f"{target.name}-errors.jsonl"
+    bouncer: PgBouncer | None = None
+    served_url = target.database_url
+    if args.pgbouncer:
+        port = args.pgbouncer_port or free_port()
+        bouncer = PgBouncer(target.server, target.db_name, port, args.pgbouncer_pool)
+        bouncer.start()
+        served_url = bouncer.database_url
+    bouncer_figures: dict[str, int] | None = None
     server = Gunicorn(
-        target.database_url,
+        served_url,
         workers=args.workers,
         threads=args.threads,
         error_log=error_log,
@@ -284,8 +313,14 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
             )
             for failure in failures:
                 outcome.fail(f"schemathesis: {failure}")
+        if bouncer is not None:
+            bouncer_figures = bouncer.figures()
+            if bouncer_figures["server_connections"] > args.pgbouncer_pool:
+                outcome.fail(f"PgBouncer used more server connections: {bouncer_figures}")
     finally:
         server.stop()
+        if bouncer is not None:
+            bouncer.stop()
         if not args.keep_db:
             try:
                 target.drop()
@@ -300,6 +335,7 @@ def run_database(target: Target, args: argparse.Namespace, workdir: Path) -> Rep
         faults,
         respawned,
         schema,
+        bouncer_figures,
     )
 
 
@@ -330,6 +366,14 @@ def describe(r: Report) -> str:
             f"  fault 5xx by server exception: {dict(o.fault_exceptions) or 'none'}; writes "
             f"committed although their client saw a 5xx or no answer: {o.unknown_applied}",
         ]
+    lines.append(f"  412 by reason: {dict(o.reasons_412.most_common())}")
+    if r.bouncer:
+        b = r.bouncer
+        lines.append(
+            f"  pgbouncer (transaction pooling): {b['transactions']} transactions, "
+            f"{b['queries']} queries over {b['server_connections']} server connections "
+            f"(pool {b['pool_size']}); {b['client_connections']} client connections at the end"
+        )
     if r.schema:
         lines.append(f"  schemathesis: {r.schema}")
     return "\n".join(lines)
@@ -352,6 +396,16 @@ def main(argv: list[str] | None = None) -> int:
         print("The invariant checker failed its self-check:\n  " + "\n  ".join(missed))
         return 2
     names = ["postgres", "mariadb"] if args.db == "all" else [args.db]
+    if args.pgbouncer and names != ["postgres"]:
+        print("--pgbouncer is for PostgreSQL: use it with --db postgres")
+        return 2
+    # Read by tests/stress/server_settings.py in every process the harness starts.
+    if args.isolation:
+        os.environ["STRESS_ISOLATION"] = args.isolation
+    if args.atomic_requests:
+        os.environ["STRESS_ATOMIC_REQUESTS"] = "1"
+    if args.pgbouncer:
+        os.environ["STRESS_PGBOUNCER"] = "1"
     urls = {"postgres": args.postgres_url, "mariadb": args.mariadb_url}
     reports: list[Report] = []
     with tempfile.TemporaryDirectory(prefix="etag-stress-") as tmp:
@@ -361,7 +415,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"== {target.describe()}: {args.rounds} round(s) x {args.races} races + "
                 f"{args.seconds:g}s mixed, {args.clients} clients, {args.hot_rows} hot rows, "
                 f"gunicorn {args.workers}x{args.threads}"
-                f"{', faults' if args.faults else ''}",
+                f"{', faults' if args.faults else ''}"
+                f"{', ' + args.isolation.upper() if args.isolation else ''}"
+                f"{', ATOMIC_REQUESTS' if args.atomic_requests else ''}"
+                f"{', through PgBouncer (transaction pooling)' if args.pgbouncer else ''}",
                 flush=True,
             )
             try:

@@ -173,7 +173,8 @@ def strong_versions(if_match: str | None) -> frozenset[int] | None:
 
 
 def _small(body: dict[str, Any]) -> dict[str, Any]:
-    keep = ("version", "notes", "given_name", "status", "type", "title", "code")
+    keep = ("version", "notes", "given_name", "status", "type", "title", "code", "reason")
+    keep += ("current_etag",)
     return {key: body[key] for key in keep if key in body}
 
 
