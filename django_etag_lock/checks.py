@@ -2,7 +2,8 @@
 
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
-integration adds ``W001`` and ``W002``.
+integration adds ``W001`` and ``W002``. Parents and children: ``E012`` (an
+``etag_lock_touch`` that names no foreign key to a versioned model).
 """
 
 from __future__ import annotations
@@ -141,3 +142,46 @@ def check_middleware(
                 )
             ]
     return []
+
+
+@checks.register(checks.Tags.models)
+def check_touch_declarations(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E012: ``etag_lock_touch`` names something that is not a foreign key to a versioned model."""
+    from django.db import models
+
+    from django_etag_lock.touch import TOUCH_ATTRIBUTE, _is_versioned, declared_touch
+
+    errors: list[checks.CheckMessage] = []
+    configs = app_configs if app_configs is not None else apps.get_app_configs()
+    for config in configs:
+        for model in config.get_models():
+            for name in declared_touch(model):
+                label = model._meta.label
+                try:
+                    field = model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    problem = f"has no field {name!r}"
+                else:
+                    target = getattr(field, "related_model", None)
+                    if not isinstance(field, models.ForeignKey):
+                        problem = f"names {name!r}, which is not a ForeignKey or OneToOneField"
+                    elif not isinstance(target, type) or not _is_versioned(target):
+                        problem = (
+                            f"names {name!r}, whose target {getattr(target, '__name__', target)} "
+                            "is not a VersionedModel, so it has no version to bump"
+                        )
+                    else:
+                        continue
+                errors.append(
+                    checks.Error(
+                        f"{label}.{TOUCH_ATTRIBUTE} {problem}; writes of {label} do not "
+                        "touch that parent.",
+                        hint=f"List the names of {label}'s foreign keys to versioned parents "
+                        f'in {TOUCH_ATTRIBUTE}, e.g. {TOUCH_ATTRIBUTE} = ("order",).',
+                        obj=model,
+                        id="django_etag_lock.E012",
+                    )
+                )
+    return errors

@@ -19,6 +19,7 @@ from django.db.models.deletion import Collector
 from django.db.models.sql.where import AND, ExtraWhere
 from django.utils.translation import gettext_lazy as _
 
+from django_etag_lock import touch
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.querysets import (
     VERSION_FIELD,
@@ -102,6 +103,9 @@ class VersionedModel(models.Model):
 
     objects: ClassVar[VersionedManager] = VersionedManager()
 
+    etag_lock_touch: ClassVar[tuple[str, ...]] = ()
+    """Foreign keys whose target rows every write of this model touches (docs/children.md)."""
+
     class Meta:
         abstract = True
 
@@ -134,14 +138,17 @@ class VersionedModel(models.Model):
         already_failed = connection.needs_rollback
         # Several tables: inside a caller's transaction, a savepoint undoes a parent
         # row written before the version check failed, so their transaction lives on.
+        touching = touch.touches(type(self)) and update_fields != set()
         guard = (
             transaction.atomic(using=using)
-            if self._meta.parents and connection.in_atomic_block
+            if touching or (self._meta.parents and connection.in_atomic_block)
             else nullcontext()
         )
         before = self.__dict__.copy()
         try:
             with guard:
+                if touching:
+                    new_parents = touch.touch_for_save(self, using, update_fields)
                 super().save(
                     force_insert=force_insert,
                     force_update=force_update,
@@ -159,6 +166,8 @@ class VersionedModel(models.Model):
                 # the caller may catch the error and go on querying.
                 transaction.set_rollback(False, using=using)
             raise
+        if touching:
+            touch.bump_cached_parents(self, new_parents)
 
     save.alters_data = True  # type: ignore[attr-defined]
 
@@ -225,6 +234,20 @@ class VersionedModel(models.Model):
     def delete(
         self, using: str | None = None, keep_parents: bool = False
     ) -> tuple[int, dict[str, int]]:
+        if self.pk is not None and touch.touches(type(self)):
+            using = using or router.db_for_write(type(self), instance=self)
+            # Parents first (locks top down), in one transaction with the delete, so a
+            # stale delete leaves them untouched.
+            with transaction.atomic(using=using), touch.touched(self):
+                touch.touch_for_delete(self, using)
+                result = self._delete_checked(using, keep_parents)
+            touch.bump_cached_parents(self)
+            return result
+        return self._delete_checked(using, keep_parents)
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
+    def _delete_checked(self, using: str | None, keep_parents: bool) -> tuple[int, dict[str, int]]:
         if unchecked_reason() is not None or self.pk is None:
             if self.pk is not None:
                 log_unchecked_write(type(self), "delete", f"pk={self.pk!r}")
@@ -251,5 +274,3 @@ class VersionedModel(models.Model):
         with transaction.atomic(using=using):
             lock_version(model, using, self.pk, expected)
             return super().delete(using=using, keep_parents=keep_parents)
-
-    delete.alters_data = True  # type: ignore[attr-defined]

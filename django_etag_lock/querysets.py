@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import connections, models, transaction
 from django.db.models import F, QuerySet
 
+from django_etag_lock import touch
 from django_etag_lock.exceptions import (
     ObjectDeletedError,
     StaleObjectError,
@@ -147,7 +148,14 @@ class VersionedQuerySet(QuerySet[_M]):
                 "compare-and-set, or the unchecked() context for trusted jobs."
             )
         kwargs[VERSION_FIELD] = F(VERSION_FIELD) + 1
-        return super().update(**kwargs)
+        if not touch.touches_on_update(self.model):
+            return super().update(**kwargs)
+        using = self._write_db()
+        with transaction.atomic(using=using):
+            after = touch.touch_for_queryset(self, using, kwargs)
+            updated = super().update(**kwargs)
+            touch.touch_after_update(self.model, using, after)
+        return updated
 
     update.alters_data = True  # type: ignore[attr-defined]
 
@@ -242,6 +250,31 @@ class VersionedQuerySet(QuerySet[_M]):
                 f"bulk_update() on {self.model._meta.label} bumps 'version' itself; "
                 "leave it out of fields."
             )
+        if touch.touches(self.model) and objs:
+            # Parents first, then the rows (locks top down); one transaction for both.
+            using = self._write_db()
+            with transaction.atomic(using=using):
+                touch.touch_for_objects(self.model, objs, using, field_names, stored=True)
+                with touch.suppressed():
+                    try:
+                        return self._bulk_update(objs, field_names, batch_size, all_or_nothing)
+                    except StaleObjectsError as error:
+                        if not error.updated:
+                            raise
+                        partial = error
+            # Some rows were fresh and written: keep them and their parents' touches.
+            raise partial
+        return self._bulk_update(objs, field_names, batch_size, all_or_nothing)
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
+
+    def _bulk_update(
+        self,
+        objs: tuple[_M, ...],
+        field_names: list[str],
+        batch_size: int | None,
+        all_or_nothing: bool,
+    ) -> int:
         if unchecked_reason() is not None:
             updated = super().bulk_update(objs, field_names, batch_size=batch_size)
             for obj in objs:
@@ -291,7 +324,17 @@ class VersionedQuerySet(QuerySet[_M]):
             raise StaleObjectsError(stale, updated)
         return updated
 
-    bulk_update.alters_data = True  # type: ignore[attr-defined]
+    def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
+        """Django's ``bulk_create()``; a model that touches parents touches theirs first."""
+        if not touch.touches(self.model):
+            return super().bulk_create(objs, *args, **kwargs)
+        objs = list(objs)
+        using = self._write_db()
+        with transaction.atomic(using=using):
+            touch.touch_for_objects(self.model, objs, using, None, stored=False)
+            return super().bulk_create(objs, *args, **kwargs)
+
+    bulk_create.alters_data = True  # type: ignore[attr-defined]
 
     async def abulk_update(
         self,
