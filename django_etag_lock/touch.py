@@ -31,7 +31,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q, QuerySet
 from django.db.models.signals import pre_delete
 from django.utils import timezone
@@ -115,6 +115,92 @@ def bump(model: type[Model], using: str, queryset: QuerySet[Any]) -> int:
     return int(QuerySet.update(queryset, **_bump_values(model)))
 
 
+# -- instance writes: precompiled SQL --------------------------------------------------
+# A save or delete of one child touches with plain SQL built once per model and backend:
+# building the same statement through filter() and Q would cost more than the child's
+# own save (profiled: docs/children.md, "Cost"). Models with multi-table inheritance take
+# the queryset path above instead.
+
+
+def _simple(model: type[Model]) -> bool:
+    return not model._meta.parents
+
+
+@cache
+def _update_sql(model: type[Model], using: str, where: str) -> tuple[str, tuple[str, ...]]:
+    """``UPDATE <model> SET version = version + 1[, auto_now = %s] WHERE <where>``."""
+    quote = connections[using].ops.quote_name
+    version = quote(model._meta.get_field(VERSION_FIELD).column)
+    sets = [f"{version} = {version} + 1"]
+    stamped: list[str] = []
+    for field in model._meta.concrete_fields:
+        if isinstance(field, models.DateField) and getattr(field, "auto_now", False):
+            sets.append(f"{quote(field.column)} = %s")
+            stamped.append(field.attname)
+    return f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}", tuple(
+        stamped
+    )
+
+
+def _bump_sql(model: type[Model], using: str, where: str, params: list[Any]) -> None:
+    """Bump the rows of ``model`` matching ``where`` (on its own columns), ancestors first."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    for field in touched_fields(model):
+        parent = field.related_model
+        if not _simple(parent):
+            rows = model._base_manager.using(using).extra(where=[where], params=params)
+            bump(
+                parent,
+                using,
+                parent._base_manager.using(using).filter(pk__in=rows.values(field.attname)),
+            )
+            continue
+        sub = (
+            f"{quote(parent._meta.pk.column)} IN (SELECT {quote(field.column)} FROM "
+            f"{quote(model._meta.db_table)} WHERE {where})"
+        )
+        _bump_sql(parent, using, sub, params)
+    sql, stamped = _update_sql(model, using, where)
+    stamp_params: list[Any] = []
+    if stamped:
+        now = timezone.now()
+        for attname in stamped:
+            field = model._meta.get_field(attname)
+            value = now if isinstance(field, models.DateTimeField) else now.date()
+            stamp_params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*stamp_params, *params])
+
+
+def _touch_rows_sql(
+    model: type[Model], instance_pk: Any, using: str, moved_to: Sequence[Any]
+) -> None:
+    """Touch, per touched field, the parent the stored row has and ``moved_to[i]``."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    pk_field = model._meta.pk
+    pk_value = (
+        pk_field.get_db_prep_value(instance_pk, connection) if instance_pk is not None else None
+    )
+    for field, target in zip(touched_fields(model), moved_to, strict=True):
+        parent = field.related_model
+        parent_pk = quote(parent._meta.pk.column)
+        conditions: list[str] = []
+        params: list[Any] = []
+        if target is not None:
+            conditions.append(f"{parent_pk} = %s")
+            params.append(field.target_field.get_db_prep_value(target, connection))
+        if pk_value is not None:
+            conditions.append(
+                f"{parent_pk} IN (SELECT {quote(field.column)} FROM "
+                f"{quote(model._meta.db_table)} WHERE {quote(pk_field.column)} = %s)"
+            )
+            params.append(pk_value)
+        if conditions:
+            _bump_sql(parent, using, " OR ".join(conditions), params)
+
+
 def _parents_query(
     field: models.ForeignKey[Any, Any],
     using: str,
@@ -154,12 +240,17 @@ def touch_for_save(instance: Model, using: str, update_fields: Iterable[str] | N
     for field in touched_fields(model):
         writes_fk = written is None or field.name in written or field.attname in written
         loaded = field.attname in instance.__dict__
-        pks = [getattr(instance, field.attname)] if writes_fk and loaded else []
+        new_parents.append(getattr(instance, field.attname) if writes_fk and loaded else None)
+    stored_pk = None if adding else instance.pk
+    if _simple(model) and all(_simple(f.related_model) for f in touched_fields(model)):
+        _touch_rows_sql(model, stored_pk, using, new_parents)
+        return new_parents
+    for field, target in zip(touched_fields(model), new_parents, strict=True):
         rows = None
-        if not adding and instance.pk is not None:
-            rows = model._base_manager.using(using).filter(pk=instance.pk)
+        if stored_pk is not None:
+            rows = model._base_manager.using(using).filter(pk=stored_pk)
+        pks = [target] if target is not None else []
         _touch(field, using, _parents_query(field, using, pks=pks, rows=rows))
-        new_parents.append(pks[0] if pks else None)
     return new_parents
 
 
@@ -286,8 +377,12 @@ def touched(instance: Model) -> Iterator[None]:
 def touch_for_delete(instance: Model, using: str) -> None:
     """Touch the parents ``instance`` has in the database, before it is deleted."""
     model = type(instance)
+    fields = touched_fields(model)
+    if _simple(model) and all(_simple(f.related_model) for f in fields):
+        _touch_rows_sql(model, instance.pk, using, [None] * len(fields))
+        return
     rows = model._base_manager.using(using).filter(pk=instance.pk)
-    for field in touched_fields(model):
+    for field in fields:
         _touch(field, using, _parents_query(field, using, rows=rows))
 
 
@@ -308,8 +403,13 @@ def _on_delete(
         ):
             # The parent itself is being deleted (its cascade reached this child).
             continue
-        queryset = field.related_model._base_manager.using(using).filter(pk=parent_pk)
-        bump(field.related_model, using, queryset)
+        parent = field.related_model
+        if _simple(parent):
+            _touch_rows_sql(
+                sender, None, using, [parent_pk if f is field else None for f in fields]
+            )
+        else:
+            bump(parent, using, parent._base_manager.using(using).filter(pk=parent_pk))
     bump_cached_parents(instance)
 
 

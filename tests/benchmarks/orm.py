@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from tests.benchmarks.benchapp.models import (
     CheapConditionItem,
@@ -215,7 +215,7 @@ def bench_growth(scale: Scale) -> Group:
     )
 
 
-def bench_touch(scale: Scale) -> Group:
+def bench_touch(scale: Scale) -> list[Group]:
     parent = TouchParent.objects.create(title="touch")
     quiet = QuietChild.objects.create(parent=parent)
     touching = TouchingChild.objects.create(parent=parent)
@@ -228,24 +228,46 @@ def bench_touch(scale: Scale) -> Group:
         "leaf": TouchingGrandchild.objects.get(pk=leaf.pk),
     }
 
-    def saver(key: str) -> Any:
+    def saver(key: str, atomic: bool = False) -> Any:
         obj = objs[key]
 
         def op(i: int) -> None:
             obj.pages = i
-            obj.save()
+            if atomic:
+                with transaction.atomic():
+                    obj.save()
+            else:
+                obj.save()
 
         return op
 
-    return compare(
-        "orm-touch",
-        "ORM: save() of a child, touching its parent (etag_lock_touch) or not",
+    in_transaction = compare(
+        "orm-touch-atomic",
+        "ORM: the same saves inside transaction.atomic() (as DRF writes and ATOMIC_REQUESTS run)",
         [
-            Case("child save(), no touch", saver("quiet"), role="baseline"),
-            Case("child save(), touches its parent", saver("touching")),
-            Case("grandchild save(), touches child and grandparent", saver("leaf")),
+            Case("child save() in atomic, no touch", saver("quiet", True), role="baseline"),
+            Case("child save() in atomic, touches its parent", saver("touching", True)),
+            Case(
+                "grandchild save() in atomic, touches child and grandparent",
+                saver("leaf", True),
+            ),
         ],
         rounds=scale.rounds,
         iterations=scale.iterations,
-        notes="Touching adds one UPDATE per ancestor and a transaction around the save.",
+        notes="Inside a transaction touching costs the UPDATEs and a savepoint.",
     )
+    return [
+        in_transaction,
+        compare(
+            "orm-touch",
+            "ORM: save() of a child, touching its parent (etag_lock_touch) or not",
+            [
+                Case("child save(), no touch", saver("quiet"), role="baseline"),
+                Case("child save(), touches its parent", saver("touching")),
+                Case("grandchild save(), touches child and grandparent", saver("leaf")),
+            ],
+            rounds=scale.rounds,
+            iterations=scale.iterations,
+            notes="Touching adds one UPDATE per ancestor and a transaction around the save.",
+        ),
+    ]
