@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, models
@@ -126,16 +126,20 @@ def _simple(model: type[Model]) -> bool:
     return not model._meta.parents
 
 
+def _column(field: Any) -> str:
+    return str(field.column)
+
+
 @cache
 def _update_sql(model: type[Model], using: str, where: str) -> tuple[str, tuple[str, ...]]:
     """``UPDATE <model> SET version = version + 1[, auto_now = %s] WHERE <where>``."""
     quote = connections[using].ops.quote_name
-    version = quote(model._meta.get_field(VERSION_FIELD).column)
+    version = quote(_column(model._meta.get_field(VERSION_FIELD)))
     sets = [f"{version} = {version} + 1"]
     stamped: list[str] = []
     for field in model._meta.concrete_fields:
         if isinstance(field, models.DateField) and getattr(field, "auto_now", False):
-            sets.append(f"{quote(field.column)} = %s")
+            sets.append(f"{quote(_column(field))} = %s")
             stamped.append(field.attname)
     return f"UPDATE {quote(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}", tuple(
         stamped
@@ -157,7 +161,7 @@ def _bump_sql(model: type[Model], using: str, where: str, params: list[Any]) -> 
             )
             continue
         sub = (
-            f"{quote(parent._meta.pk.column)} IN (SELECT {quote(field.column)} FROM "
+            f"{quote(_column(parent._meta.pk))} IN (SELECT {quote(_column(field))} FROM "
             f"{quote(model._meta.db_table)} WHERE {where})"
         )
         _bump_sql(parent, using, sub, params)
@@ -166,9 +170,11 @@ def _bump_sql(model: type[Model], using: str, where: str, params: list[Any]) -> 
     if stamped:
         now = timezone.now()
         for attname in stamped:
-            field = model._meta.get_field(attname)
-            value = now if isinstance(field, models.DateTimeField) else now.date()
-            stamp_params.append(field.get_db_prep_save(value, connection))
+            stamp = model._meta.get_field(attname)
+            value = now if isinstance(stamp, models.DateTimeField) else now.date()
+            stamp_params.append(
+                cast("models.Field[Any, Any]", stamp).get_db_prep_save(value, connection)
+            )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*stamp_params, *params])
 
@@ -185,7 +191,7 @@ def _touch_rows_sql(
     )
     for field, target in zip(touched_fields(model), moved_to, strict=True):
         parent = field.related_model
-        parent_pk = quote(parent._meta.pk.column)
+        parent_pk = quote(_column(parent._meta.pk))
         conditions: list[str] = []
         params: list[Any] = []
         if target is not None:
@@ -193,8 +199,8 @@ def _touch_rows_sql(
             params.append(field.target_field.get_db_prep_value(target, connection))
         if pk_value is not None:
             conditions.append(
-                f"{parent_pk} IN (SELECT {quote(field.column)} FROM "
-                f"{quote(model._meta.db_table)} WHERE {quote(pk_field.column)} = %s)"
+                f"{parent_pk} IN (SELECT {quote(_column(field))} FROM "
+                f"{quote(model._meta.db_table)} WHERE {quote(_column(pk_field))} = %s)"
             )
             params.append(pk_value)
         if conditions:
