@@ -114,11 +114,13 @@ class PreconditionError(APIException):
         reason: str | None = None,
         header: str | None = None,
         instance: Model | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(detail, code)
         self.reason = reason or str(self.default_code)
         self.header = header
         self.instance = instance
+        self.errors = errors
 
 
 class PreconditionFailed(PreconditionError):
@@ -255,11 +257,14 @@ class NotModifiedResponse(Response):
 
 
 class ETagField(serializers.Field):  # type: ignore[type-arg]
-    """Read-only: the object's ETag (``'"7"'``), so list items carry their own tag.
+    """The object's ETag (``'"7"'``), so list items carry their own tag.
 
     Uses the view's ``get_etag()`` when the serializer runs in an ``ETagLockMixin``
-    view, so bodies and headers never disagree. Anything a client sends for it is
-    ignored.
+    view, so bodies and headers never disagree. At the top level of a request it is
+    read-only: what a client sends is ignored (``If-Match`` decides). On a nested child
+    (an order's ``lines``) it is the child's precondition: the tag the client received
+    becomes the version the child's compare-and-set compares, an existing child sent
+    without it fails closed (428), a new child needs none (docs/children.md).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -276,6 +281,75 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
         if isinstance(view, ETagLockMixin):
             return view.get_etag(value)
         return make_etag(getattr(value, VERSION_FIELD))
+
+    def bind(self, field_name: str, parent: Any) -> None:
+        from django_etag_lock.rest_framework_nested import is_nested_child
+
+        super().bind(field_name, parent)
+        if is_nested_child(parent):
+            self.read_only = False
+            self.required = False
+
+    def get_value(self, dictionary: Any) -> Any:
+        from django_etag_lock.rest_framework_nested import (
+            child_tag_required_detail,
+            item_pk,
+            serializer_model,
+        )
+
+        if self.read_only:
+            # Top level (If-Match decides); DRF's get_initial() asks read-only fields too.
+            return serializers.empty
+        parent: Any = self.parent
+        model = serializer_model(parent)
+        if getattr(parent, "parent", None) is None:
+            # A child serializer of its own, built by its parent's save().
+            existing = isinstance(parent.instance, Model)
+            pk = parent.instance.pk if existing else None
+            claimed = item_pk(model, dictionary)
+            if not existing and claimed is not None and dictionary.get(self.field_name):
+                # The client holds a tag of a row that is gone: recreating it from the
+                # stale copy would undo someone's delete.
+                raise self.child_deleted(model, claimed)
+        else:
+            pk = item_pk(model, dictionary)
+            existing = pk is not None
+        if not existing:
+            return serializers.empty  # a new child: nothing to compare
+        value = dictionary.get(self.field_name, serializers.empty)
+        if value is not serializers.empty and value is not None:
+            return value
+        view = self.context.get("view")
+        if isinstance(view, ETagLockMixin):
+            requires = view.etag_lock_requires_if_match()
+            pointer = view.etag_lock_child_pointer(model, pk) if model is not None else None
+        else:
+            requires, pointer = conf.REQUIRE_IF_MATCH, None
+        if not requires:
+            return serializers.empty
+        raise PreconditionRequired(
+            child_tag_required_detail(pointer or str(self.field_name)),
+            reason="child-etag-missing",
+            errors=[{"pointer": pointer}] if pointer else None,
+        )
+
+    def child_deleted(self, model: type[Model] | None, pk: Any) -> PreconditionFailed:
+        from django_etag_lock.rest_framework_nested import child_deleted_detail
+
+        view = self.context.get("view")
+        pointer = None
+        if isinstance(view, ETagLockMixin) and model is not None:
+            pointer = view.etag_lock_child_pointer(model, pk)
+        return PreconditionFailed(
+            child_deleted_detail(pointer),
+            reason="child-deleted",
+            errors=[{"pointer": pointer}] if pointer else None,
+        )
+
+    def to_internal_value(self, data: Any) -> dict[str, int]:
+        from django_etag_lock.rest_framework_nested import version_from_tag
+
+        return {VERSION_FIELD: version_from_tag(data)}
 
 
 # -- OpenAPI --------------------------------------------------------------------------
@@ -325,6 +399,15 @@ def declared_model(view_class: type[Any]) -> type[Model] | None:
     return model if isinstance(model, type) and issubclass(model, Model) else None
 
 
+def _same_row(exc: StaleObjectError, instance: Model | None) -> bool:
+    """Whether ``exc`` is about ``instance``'s row (not a nested child's)."""
+    return (
+        instance is not None
+        and exc.model._meta.concrete_model is type(instance)._meta.concrete_model
+        and str(exc.pk) == str(instance.pk)
+    )
+
+
 def _not_versioned(view: type[Any], model: type[Model]) -> ImproperlyConfigured:
     return ImproperlyConfigured(
         f"{view.__module__}.{view.__qualname__} uses ETagLockMixin, but its model "
@@ -361,6 +444,8 @@ class ETagLockMixin(_ViewBase):
     """This request's row, at the version its response describes (set per request)."""
     etag_lock_version: int | None = None
     """The version the request's preconditions were evaluated against."""
+    etag_lock_serializer: serializers.BaseSerializer[Any] | None = None
+    """The serializer of the request body (set per request); nested children are others."""
 
     schema = ETagLockSchema()
 
@@ -473,6 +558,58 @@ class ETagLockMixin(_ViewBase):
             instance=instance,
         )
 
+    # -- nested children (docs/children.md) ------------------------------------------
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        serializer = super().get_serializer(*args, **kwargs)
+        if "data" in kwargs and self.etag_lock_serializer is None:
+            self.etag_lock_serializer = serializer
+        return serializer
+
+    def etag_lock_child_pointer(self, model: type[Model], pk: Any) -> str | None:
+        """The JSON pointer of the request body's nested ``model`` row ``pk``, if it has one."""
+        from django_etag_lock.rest_framework_nested import child_pointer
+
+        serializer = self.etag_lock_serializer
+        if serializer is None:
+            return None
+        return child_pointer(serializer, self.request.data, model, pk)
+
+    def etag_lock_check_removals(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        """Refuse to delete children by omission where nothing checks what the client saw."""
+        from django_etag_lock.rest_framework_nested import (
+            removal_refused_detail,
+            unchecked_removals,
+        )
+
+        instance = serializer.instance
+        if not isinstance(instance, Model):
+            return
+        removals = unchecked_removals(serializer, instance, self.request.data)
+        if removals:
+            raise PreconditionRequired(
+                removal_refused_detail(removals[0][0]),
+                reason="child-removal-unchecked",
+                errors=[{"pointer": pointer, "ids": ids} for pointer, ids in removals],
+            )
+
+    def child_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
+        """The 412 for a nested child whose tag was stale (or that lost a race)."""
+        from django_etag_lock.rest_framework_nested import child_deleted_detail, child_stale_detail
+
+        pointer = self.etag_lock_child_pointer(exc.model, exc.pk)
+        error: dict[str, Any] = {"pointer": pointer} if pointer else {}
+        mine = self.etag_lock_object
+        if exc.current_version is None:
+            return PreconditionFailed(
+                child_deleted_detail(pointer), reason="child-deleted", errors=[error]
+            )
+        if mine is None or self.etag_lock_can_read(mine):
+            error["current_etag"] = make_etag(exc.current_version)
+        return PreconditionFailed(
+            child_stale_detail(pointer), reason="child-precondition-failed", errors=[error]
+        )
+
     # -- writes -----------------------------------------------------------------------
 
     def etag_lock_model(self) -> type[Model]:
@@ -511,6 +648,8 @@ class ETagLockMixin(_ViewBase):
         """The 412 for a compare-and-set lost after the preconditions passed."""
         current = None
         mine = self.etag_lock_object
+        if self.etag_lock_serializer is not None and not _same_row(exc, mine):
+            return self.child_conflict_exception(exc)
         if mine is not None and exc.model is type(mine) and exc.pk == mine.pk:
             current = self.etag_lock_reload(exc)
         if exc.current_version is None:
@@ -566,6 +705,7 @@ class ETagLockMixin(_ViewBase):
         self.etag_lock_pin(instance)
         self.etag_lock_strip_version(serializer)
         with self.etag_lock_write(instance):
+            self.etag_lock_check_removals(serializer)
             super().perform_update(serializer)  # type: ignore[misc]
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
@@ -624,6 +764,8 @@ class ETagLockMixin(_ViewBase):
         }
         if exc.header:
             data["header"] = exc.header
+        if exc.errors:
+            data["errors"] = exc.errors
         headers: dict[str, str] = {}
         if isinstance(exc, PreconditionRequired):
             # RFC 6585 section 3: caches must not store a 428. It names no tag on purpose:
