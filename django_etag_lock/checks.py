@@ -3,7 +3,8 @@
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
 integration adds ``W001`` and ``W002``. Parents and children: ``E012`` (an
-``etag_lock_touch`` that names no foreign key to a versioned model).
+``etag_lock_touch`` that names no foreign key to a versioned model), ``W012`` (a DRF
+serializer embedding a versioned child that does not touch its versioned parent).
 """
 
 from __future__ import annotations
@@ -185,3 +186,48 @@ def check_touch_declarations(
                     )
                 )
     return errors
+
+
+@checks.register(checks.Tags.urls)
+def check_nested_children(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """W012: a view's serializer embeds a versioned child that does not touch its parent."""
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    view_classes = list(dict.fromkeys(_view_classes(get_resolver().url_patterns)))
+    integration = sys.modules.get("django_etag_lock.rest_framework")
+    if integration is None:
+        return []
+    from django_etag_lock.rest_framework_nested import untouched_embeds
+
+    warnings: list[checks.CheckMessage] = []
+    reported: set[tuple[Any, str]] = set()
+    for view_class in view_classes:
+        if not issubclass(view_class, integration.ETagLockMixin):
+            continue
+        serializer_class = getattr(view_class, "serializer_class", None)
+        if not isinstance(serializer_class, type) or (serializer_class, "") in reported:
+            continue
+        reported.add((serializer_class, ""))
+        try:
+            serializer = serializer_class()
+        except Exception:  # needs a request or arguments: nothing to inspect statically
+            continue
+        name = f"{serializer_class.__module__}.{serializer_class.__qualname__}"
+        for path, parent, child, foreign_key in untouched_embeds(serializer):
+            warnings.append(
+                checks.Warning(
+                    f"{name}.{path} embeds {child._meta.label} in the representation of "
+                    f"{parent._meta.label}, but {child._meta.label} does not touch "
+                    f"{parent._meta.label}: a change to an embedded {child.__name__} leaves "
+                    f"the {parent.__name__}'s ETag as it was, so If-None-Match answers 304 "
+                    "over it and If-Match passes over it.",
+                    hint=f'Declare etag_lock_touch = ("{foreign_key}",) on {child.__name__} '
+                    f"so its writes bump the {parent.__name__}'s version, or stop embedding "
+                    "it. See docs/children.md.",
+                    obj=name,
+                    id="django_etag_lock.W012",
+                )
+            )
+    return warnings

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Model
 from django.utils.translation import gettext as _gettext
@@ -34,7 +35,7 @@ from django_etag_lock.touch import touched_fields
 if TYPE_CHECKING:
     from django_etag_lock.rest_framework import ETagLockMixin
 
-__all__ = ["child_pointer", "unchecked_removals", "write_children"]
+__all__ = ["child_pointer", "unchecked_removals", "untouched_embeds", "write_children"]
 
 # Versions start at 1: a tag that is not ours (weak, or not a version) never matches.
 NEVER_MATCHES = 0
@@ -158,12 +159,12 @@ def _reverse_foreign_key(
 ) -> models.ForeignKey[Any, Any] | None:
     try:
         relation = parent_model._meta.get_field(source)
-    except Exception:
+    except FieldDoesNotExist:
         if not source.endswith("_set"):
             return None
         try:
             relation = parent_model._meta.get_field(source[: -len("_set")])
-        except Exception:
+        except FieldDoesNotExist:
             return None
     if isinstance(relation, models.ManyToOneRel) and not relation.many_to_many:
         field = relation.field
@@ -350,3 +351,36 @@ def removal_refused_detail(pointer: str) -> str:
         "ETag does not cover them. Send them back with their etags to keep them, or delete "
         "each through its own URL with If-Match."
     ) % {"pointer": pointer}
+
+
+def untouched_embeds(serializer: Any) -> Iterator[tuple[str, type[Model], type[Model], str]]:
+    """Nested versioned children whose model does not touch the versioned parent embedding it.
+
+    Yields ``(dotted field path, parent model, child model, foreign key)``, walking
+    nested serializers down, for the system check ``django_etag_lock.W012``.
+    """
+    yield from _untouched(serializer, "", set())
+
+
+def _untouched(
+    serializer: Any, at: str, seen: set[type[Any]]
+) -> Iterator[tuple[str, type[Model], type[Model], str]]:
+    parent_model = serializer_model(serializer)
+    if type(serializer) in seen:
+        return
+    seen = seen | {type(serializer)}
+    try:
+        nested = list(_nested_fields(serializer))
+    except Exception:  # a serializer that cannot build its fields without a request
+        return
+    for name, child, _many in nested:
+        path = f"{at}.{name}" if at else name
+        child_model = serializer_model(child)
+        field = serializer.fields[name]
+        if _is_versioned(parent_model) and _is_versioned(child_model):
+            assert parent_model is not None
+            assert child_model is not None
+            foreign_key = _reverse_foreign_key(parent_model, field.source)
+            if foreign_key is not None and foreign_key not in touched_fields(child_model):
+                yield path, parent_model, child_model, foreign_key.name
+        yield from _untouched(child, path, seen)
