@@ -2,7 +2,8 @@
 
 Ids: ``django_etag_lock.E001`` (a VersionedModel whose ``version`` is not a
 VersionField), ``W003`` (default manager without VersionedQuerySet). The DRF
-integration adds ``W001`` and ``W002``. Parents and children: ``E012`` (an
+integration adds ``W001`` and ``W002``; the admin's own ``check()`` adds ``E002``
+(django_etag_lock/admin/checks.py). Parents and children: ``E012`` (an
 ``etag_lock_touch`` that names no foreign key to a versioned model), ``W012`` (a DRF
 serializer embedding a versioned child that does not touch its versioned parent).
 """
@@ -199,7 +200,7 @@ def check_nested_children(
     integration = sys.modules.get("django_etag_lock.rest_framework")
     if integration is None:
         return []
-    from django_etag_lock.rest_framework_nested import untouched_embeds
+    from django_etag_lock.rest_framework.nested import untouched_embeds
 
     warnings: list[checks.CheckMessage] = []
     reported: set[tuple[Any, str]] = set()

@@ -11,22 +11,26 @@ from, what is saved now and what the editor typed. Forging the token is refused
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
-from django.core import signing
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+# Re-exported: these lived here before tokens.py and changes.py existed.
+from django_etag_lock.changes import (
+    FieldChange,
+    Status,
+    diff,
+    model_value,
+    same_value,
+    snapshot_fields,
+)
 from django_etag_lock.exceptions import VersionFieldError
-from django_etag_lock.models import VersionField
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.tokens import VersionToken
 
 if TYPE_CHECKING:
     _ModelFormBase = forms.ModelForm[Any]
@@ -38,10 +42,14 @@ __all__ = [
     "OVERWRITE_VALUE",
     "TOKEN_FIELD",
     "FieldChange",
+    "Status",
     "VersionToken",
     "VersionTokenField",
     "VersionedModelForm",
     "VersionedModelFormMixin",
+    "model_value",
+    "same_value",
+    "snapshot_fields",
 ]
 
 TOKEN_FIELD = "_etag_lock_version"
@@ -52,158 +60,6 @@ CURRENT_TOKEN_FIELD = "_etag_lock_current"
 
 OVERWRITE_VALUE = "etag-lock-overwrite"
 """Value of the submit button that saves over the version shown in a conflict table."""
-
-_SALT = "django_etag_lock.forms.VersionToken"
-
-Status = Literal["mine", "theirs", "both", "same"]
-
-
-def snapshot_fields(
-    model: type[models.Model], names: Iterable[str]
-) -> list[models.Field[Any, Any]]:
-    """The model fields among ``names`` whose values can be compared across versions.
-
-    Names that are not model fields (admin callables, extra form fields), the
-    primary key and the version itself are left out.
-    """
-    fields: list[models.Field[Any, Any]] = []
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            continue
-        seen.add(name)
-        try:
-            field = model._meta.get_field(name)
-        except FieldDoesNotExist:
-            continue
-        if not isinstance(field, models.Field) or isinstance(field, VersionField):
-            continue
-        if field.primary_key or not (field.concrete or field.many_to_many):
-            continue
-        fields.append(field)
-    return fields
-
-
-def model_value(field: models.Field[Any, Any], obj: models.Model) -> Any:
-    """The field's value on ``obj``, comparable with :meth:`VersionToken.value`.
-
-    Many-to-many values are the sorted primary keys, as strings.
-    """
-    if field.many_to_many:
-        if obj.pk is None:
-            return []
-        return sorted(str(pk) for pk in getattr(obj, field.attname).values_list("pk", flat=True))
-    return field.value_from_object(obj)
-
-
-def _stored(field: models.Field[Any, Any], obj: models.Model) -> Any:
-    if field.many_to_many:
-        return model_value(field, obj)
-    if field.value_from_object(obj) is None:
-        return None
-    # value_to_string()/to_python() is the serialization framework's lossless round
-    # trip (microseconds, decimals, time zones); JSON would not be.
-    return field.value_to_string(obj)
-
-
-def same_value(field: models.Field[Any, Any], a: Any, b: Any) -> bool:
-    if field.many_to_many:
-        return sorted(map(str, a or [])) == sorted(map(str, b or []))
-    if a in (None, "") and b in (None, ""):
-        return True
-    return bool(a == b)
-
-
-@dataclass(frozen=True)
-class VersionToken:
-    """The version of one row and the values of its visible fields, as one editor saw them."""
-
-    model: str
-    pk: str
-    version: int
-    values: Mapping[str, Any]
-    issued_at: datetime.datetime
-
-    @classmethod
-    def for_instance(
-        cls, instance: models.Model, fields: Iterable[models.Field[Any, Any]]
-    ) -> VersionToken:
-        return cls(
-            model=instance._meta.label_lower,
-            pk=str(instance.pk),
-            version=int(getattr(instance, VERSION_FIELD)),
-            values={field.name: _stored(field, instance) for field in fields},
-            issued_at=timezone.now(),
-        )
-
-    def sign(self) -> str:
-        payload = {
-            "m": self.model,
-            "pk": self.pk,
-            "v": self.version,
-            "f": dict(self.values),
-            "t": self.issued_at.isoformat(),
-        }
-        return signing.dumps(payload, salt=_SALT, compress=True)
-
-    @classmethod
-    def load(cls, value: Any, model: type[models.Model], pk: Any = None) -> VersionToken | None:
-        """The token in ``value`` if it is genuine and names a row of ``model`` (and ``pk``)."""
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            payload = signing.loads(value, salt=_SALT)
-            token = cls(
-                model=str(payload["m"]),
-                pk=str(payload["pk"]),
-                version=int(payload["v"]),
-                values=dict(payload["f"]),
-                issued_at=datetime.datetime.fromisoformat(payload["t"]),
-            )
-        except (signing.BadSignature, KeyError, TypeError, ValueError):
-            return None
-        if token.model != model._meta.label_lower:
-            return None
-        if pk is not None and token.pk != str(pk):
-            return None
-        return token
-
-    def value(self, field: models.Field[Any, Any]) -> Any:
-        """The value the editor started from, in the type ``model_value()`` returns.
-
-        Raises ``KeyError`` when the field was not part of the snapshot.
-        """
-        stored = self.values[field.name]
-        if stored is None or field.many_to_many:
-            return stored
-        try:
-            return field.to_python(stored)
-        except ValidationError:
-            return stored
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One field that differs between the version an editor started from and now.
-
-    ``status``: ``"mine"`` changed only by the editor, ``"theirs"`` only by someone
-    else, ``"both"`` by both to different values, ``"same"`` by both to the same value.
-    ``mine`` is ``None`` with ``editable=False`` for fields the editor could only view.
-    """
-
-    name: str
-    label: str
-    field: models.Field[Any, Any]
-    started: Any
-    current: Any
-    mine: Any
-    editable: bool
-    status: Status
-
-    @property
-    def keeps_mine(self) -> bool:
-        """The editor's value, not the saved one, belongs in a form offered to resolve."""
-        return self.editable and self.status in ("mine", "both")
 
 
 class VersionTokenField(forms.CharField):
@@ -316,41 +172,23 @@ class VersionedModelFormMixin(_ModelFormBase):
         """
         token = self.etag_lock_token
         assert token is not None, "etag_lock_changes() needs a form with a valid token"
-        changes: list[FieldChange] = []
-        for field in self.etag_lock_fields():
-            now = model_value(field, current)
-            editable = field.name in self.fields and not self.fields[field.name].disabled
-            started = token.value(field) if field.name in token.values else now
-            if editable and field.many_to_many:
-                mine = sorted(str(o.pk) for o in self.cleaned_data.get(field.name) or [])
-            elif editable:
-                mine = model_value(field, self.instance)
-            else:
-                mine = None
-            mine_changed = editable and not same_value(field, started, mine)
-            theirs_changed = not same_value(field, started, now)
-            if not (mine_changed or theirs_changed):
-                continue
-            status: Status
-            if mine_changed and theirs_changed:
-                status = "same" if same_value(field, mine, now) else "both"
-            else:
-                status = "mine" if mine_changed else "theirs"
+        mine: dict[str, Any] = {}
+        labels: dict[str, str] = {}
+        fields = self.etag_lock_fields()
+        for field in fields:
             form_field = self.fields.get(field.name)
-            label = (form_field.label if form_field is not None else None) or field.verbose_name
-            changes.append(
-                FieldChange(
-                    name=field.name,
-                    label=str(capfirst(label)),
-                    field=field,
-                    started=started,
-                    current=now,
-                    mine=mine,
-                    editable=editable,
-                    status=status,
-                )
-            )
-        return changes
+            if form_field is None:
+                continue
+            if form_field.label:
+                labels[field.name] = str(form_field.label)
+            if form_field.disabled:
+                continue
+            if field.many_to_many:
+                chosen = self.cleaned_data.get(field.name) or []
+                mine[field.name] = sorted(str(o.pk) for o in chosen)
+            else:
+                mine[field.name] = model_value(field, self.instance)
+        return diff(fields, token, current, mine=mine, labels=labels)
 
 
 class VersionedModelForm(VersionedModelFormMixin, forms.ModelForm):  # type: ignore[type-arg]

@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db import connections, models, router, transaction
 from django.db.models import F
-from django.db.models.deletion import Collector
-from django.db.models.sql.where import AND, ExtraWhere
 from django.utils.translation import gettext_lazy as _
 
-from django_etag_lock import touch
+from django_etag_lock import compat, touch
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.querysets import (
     VERSION_FIELD,
@@ -28,7 +26,6 @@ from django_etag_lock.querysets import (
     _deferred_error,
     lock_version,
     log_unchecked_write,
-    raw_delete,
     stale_error,
     unchecked,
     unchecked_reason,
@@ -135,7 +132,7 @@ class VersionedModel(models.Model):
                 } | {VERSION_FIELD}
         using = using or router.db_for_write(type(self), instance=self)
         connection = connections[using]
-        already_failed = connection.needs_rollback
+        already_failed = compat.needs_rollback(connection)
         # Several tables: inside a caller's transaction, a savepoint undoes a parent
         # row written before the version check failed, so their transaction lives on.
         touching = touch.touches(type(self)) and update_fields != set()
@@ -182,10 +179,9 @@ class VersionedModel(models.Model):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        # The one private hook of the ORM path (Model._do_update, stable in name and
-        # first six arguments since Django 1.x; 6.0 added returning_fields, passed on
-        # through *args). It runs once per table, so with multi-table inheritance the
-        # condition lands on whichever table holds the version column.
+        # Private Django API, pinned in compat.DO_UPDATE (6.0 added returning_fields,
+        # passed on through *args). It runs once per table, so with multi-table
+        # inheritance the condition lands on whichever table holds the version column.
         index = next((i for i, (f, _, _) in enumerate(values) if isinstance(f, VersionField)), None)
         if index is None:
             return super()._do_update(
@@ -211,7 +207,7 @@ class VersionedModel(models.Model):
         condition = (
             f"{quote(field.model._meta.db_table)}.{quote(field.column or field.attname)} = %s"
         )
-        base_qs.query.where.add(ExtraWhere([condition], [expected]), AND)
+        compat.add_where_sql(base_qs, condition, [expected])
         result = super()._do_update(
             base_qs,
             using,
@@ -257,12 +253,12 @@ class VersionedModel(models.Model):
         using = using or router.db_for_write(type(self), instance=self)
         expected: int = getattr(self, VERSION_FIELD)
         model = type(self)
-        if Collector(using=using, origin=self).can_fast_delete(self):
+        if compat.can_fast_delete(self, using, origin=self):
             # What Django does for such a row, plus the version in the WHERE clause.
             target = model._base_manager.using(using).filter(
                 pk=self.pk, **{VERSION_FIELD: expected}
             )
-            deleted = raw_delete(target, using)
+            deleted = compat.raw_delete(target, using)
             if not deleted:
                 raise stale_error(model, using, self.pk, expected)
             setattr(self, self._meta.pk.attname, None)

@@ -23,14 +23,15 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from django_etag_lock.rest_framework import (
+from django_etag_lock import compat
+from django_etag_lock.problems import (
     PROBLEM_TYPE_MALFORMED_PRECONDITION,
     PROBLEM_TYPE_PRECONDITION_FAILED,
     PROBLEM_TYPE_PRECONDITION_REQUIRED,
-    ETagLockMixin,
-    PreconditionError,
-    ProblemJSONRenderer,
 )
+from django_etag_lock.rest_framework.exceptions import PreconditionError
+from django_etag_lock.rest_framework.mixins import ETagLockMixin
+from django_etag_lock.rest_framework.responses import ProblemJSONRenderer
 
 if TYPE_CHECKING:
     from rest_framework.schemas.inspectors import ViewInspector
@@ -134,12 +135,6 @@ class ETagLockSchemaMixin:
         method: str
         registry: Any
 
-        def _is_list_view(self, serializer: Any = None) -> bool: ...
-        def _is_create_operation(self) -> bool: ...
-        def _get_response_for_code(
-            self, serializer: Any, status_code: str, media_types: Any = None, direction: str = ...
-        ) -> dict[str, Any]: ...
-
     def _etag_lock_kind(self) -> _Kind | None:
         view = self.view
         if not isinstance(view, ETagLockMixin):
@@ -148,10 +143,10 @@ class ETagLockSchemaMixin:
         if action is not None and action not in _STANDARD_ACTIONS:
             return None
         if self.method == "POST":
-            return "create" if self._is_create_operation() else None
+            return "create" if compat.spectacular_is_create_operation(self) else None
         if self.method in ("PUT", "PATCH", "DELETE"):
             return "write"
-        if self.method == "GET" and not self._is_list_view():
+        if self.method == "GET" and not compat.spectacular_is_list_view(self):
             return "read"
         return None
 
@@ -247,8 +242,8 @@ class ETagLockSchemaMixin:
         return OpenApiResponse(response=component.ref, description=description)
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        # The one private hook used (stable since drf-spectacular 0.17): public
-        # get_response_serializers() cannot add responses without replacing the default.
+        # Private drf-spectacular API, pinned in compat.SPECTACULAR_RESPONSE_BODIES:
+        # public get_response_serializers() cannot add responses next to the default.
         responses: dict[str, Any] = super()._get_response_bodies(direction)  # type: ignore[misc]
         kind = self._etag_lock_kind()
         if kind is None or direction != "response":
@@ -265,7 +260,8 @@ class ETagLockSchemaMixin:
         if kind == "read":
             responses.setdefault(
                 "304",
-                self._get_response_for_code(
+                compat.spectacular_response_for_code(
+                    self,
                     OpenApiResponse(
                         description="Not Modified: your copy (If-None-Match) is current."
                     ),
@@ -281,8 +277,8 @@ class ETagLockSchemaMixin:
             if view.etag_lock_requires_if_match():
                 problems["428"] = "Precondition Required: send If-Match with the ETag from a GET."
             for code, description in problems.items():
-                response = self._get_response_for_code(
-                    self._etag_lock_problem(description), code, _PROBLEM_MEDIA_TYPES
+                response = compat.spectacular_response_for_code(
+                    self, self._etag_lock_problem(description), code, _PROBLEM_MEDIA_TYPES
                 )
                 if code in responses:
                     responses[code].setdefault("content", {}).update(response["content"])
@@ -312,7 +308,7 @@ def schema_class_for(base: type[ViewInspector]) -> type[ViewInspector]:
 class ETagFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     """``ETagField`` is a quoted string, like ``"7"``."""
 
-    target_class = "django_etag_lock.rest_framework.ETagField"
+    target_class = "django_etag_lock.rest_framework.fields.ETagField"
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """The compare-and-set primitives every write of a versioned row goes through.
 
-This module is the one place that talks to the ORM for the guarantee. Two private
-Django APIs are used, both fenced here and guarded by the Django-version matrix:
-``QuerySet._raw_delete`` (a single ``DELETE ... WHERE pk AND version``) and, in
-models.py, ``Model._do_update``.
+This module is the one place that talks to the ORM for the guarantee. The private
+Django API it needs (a single ``DELETE ... WHERE pk AND version``, the fast-delete test,
+the write database of a queryset) goes through :mod:`django_etag_lock.compat`.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import connections, models, transaction
 from django.db.models import F, QuerySet
 
-from django_etag_lock import touch
+from django_etag_lock import compat, touch
 from django_etag_lock.exceptions import (
     ObjectDeletedError,
     StaleObjectError,
@@ -29,6 +28,9 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
 VERSION_FIELD = "version"
+
+# Importable from here as before; the private API it wraps is fenced in compat.
+raw_delete = compat.raw_delete
 
 logger = logging.getLogger("django_etag_lock")
 
@@ -104,16 +106,6 @@ def stale_error(
     if current is None:
         return ObjectDeletedError(model, pk, expected)
     return StaleObjectError(model, pk, expected, current)
-
-
-def raw_delete(queryset: QuerySet[Any], using: str) -> int:
-    """One ``DELETE`` statement for the queryset, no collection, no signals.
-
-    Fenced private API (``QuerySet._raw_delete``, stable since Django 1.x); only used
-    when Django's own ``Collector.can_fast_delete`` says the model has no cascades,
-    parents or delete signal listeners, which is exactly when Django does the same.
-    """
-    return int(queryset._raw_delete(using))
 
 
 def lock_version(model: type[Model], using: str, pk: Any, expected: int) -> None:
@@ -210,8 +202,10 @@ class VersionedQuerySet(QuerySet[_M]):
         using = self._write_db()
         scoped = self.using(using)
         target = scoped.filter(pk=pk, **{VERSION_FIELD: version})
-        if _can_fast_delete(target, using):
-            deleted = raw_delete(target, using)
+        # Only when Django itself would delete with one statement (no cascades,
+        # parents or delete signal listeners).
+        if compat.can_fast_delete(target, using):
+            deleted = compat.raw_delete(target, using)
             if not deleted:
                 raise stale_error(self.model, using, pk, version, queryset=scoped)
             return deleted, {self.model._meta.label: deleted}
@@ -353,8 +347,7 @@ class VersionedQuerySet(QuerySet[_M]):
     abulk_update.alters_data = True  # type: ignore[attr-defined]
 
     def _write_db(self) -> str:
-        self._for_write = True
-        return self.db
+        return compat.write_db(self)
 
 
 class VersionedManager(models.Manager.from_queryset(VersionedQuerySet)):  # type: ignore[misc]
@@ -375,12 +368,6 @@ def _locked_versions(scoped: QuerySet[Any], pks: Collection[Any], using: str) ->
             qs = qs.select_for_update()
         versions.update(qs.values_list("pk", VERSION_FIELD))
     return versions
-
-
-def _can_fast_delete(queryset: QuerySet[Any], using: str) -> bool:
-    from django.db.models.deletion import Collector
-
-    return bool(Collector(using=using, origin=None).can_fast_delete(queryset))
 
 
 def _deferred_error(model: type[Model], action: str) -> VersionFieldError:

@@ -36,6 +36,8 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.signals import pre_delete
 from django.utils import timezone
 
+from django_etag_lock import compat
+
 if TYPE_CHECKING:
     from django.db.models import Model
 
@@ -270,9 +272,7 @@ def bump_cached_parents(instance: Model, new_parents: Sequence[Any] | None = Non
     """
     fields = touched_fields(type(instance))
     for index, field in enumerate(fields):
-        if not field.is_cached(instance):
-            continue
-        parent = field.get_cached_value(instance)
+        parent = compat.cached_related(instance, field)
         if parent is None or VERSION_FIELD not in parent.__dict__:
             continue
         moved_to = new_parents[index] if new_parents is not None else None

@@ -28,12 +28,9 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ModelViewSet
 
 from customers.models import Customer
-from django_etag_lock.rest_framework import (
-    ETagField,
-    ETagLockMixin,
-    ProblemJSONRenderer,
-    ProblemResponse,
-)
+from django_etag_lock.problems import problem_details
+from django_etag_lock.rest_framework import ETagField, ETagLockMixin, ProblemResponse
+from django_etag_lock.rest_framework.responses import render_as_problem
 
 HAL_JSON = "application/hal+json"
 CUSTOMERS_REL = "customers"
@@ -131,18 +128,20 @@ class HalProblemsMixin(APIView):
     def problem_from_error(self, response: Response) -> ProblemResponse:
         status = response.status_code
         data = response.data
-        problem: dict[str, Any] = {
-            "type": "about:blank",
-            "title": _phrase(status),
-            "status": status,
-            "instance": self.request.path,
-        }
-        if isinstance(data, dict) and set(data) == {"detail"}:
-            problem["detail"] = str(data["detail"])
-        else:
-            problem["detail"] = str(
-                _("The request body is invalid: errors lists the problem with each field.")
-            )
+        field_errors = not (isinstance(data, dict) and set(data) == {"detail"})
+        detail = (
+            str(_("The request body is invalid: errors lists the problem with each field."))
+            if field_errors
+            else str(data["detail"])
+        )
+        problem = problem_details(
+            type="about:blank",
+            title=_phrase(status),
+            status=status,
+            detail=detail,
+            instance=self.request.path,
+        )
+        if field_errors:
             problem["errors"] = data
         # Allow (405), WWW-Authenticate (401), Retry-After (429) and the like stay.
         headers = {name: value for name, value in response.items() if name != "Content-Type"}
@@ -153,8 +152,7 @@ class HalProblemsMixin(APIView):
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, ProblemResponse):
-            response.accepted_renderer = ProblemJSONRenderer()
-            response.accepted_media_type = ProblemJSONRenderer.media_type
+            render_as_problem(response)
         return response
 
 

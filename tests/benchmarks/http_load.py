@@ -41,7 +41,7 @@ HTTP_CASES = [
     ("plain-unversioned", "plain ModelViewSet, unversioned model", "reference"),
     (
         "etag-lock-no-atomic",
-        "ETagLockModelViewSet without transaction.atomic (experiment)",
+        "ETagLockModelViewSet, etag_lock_atomic_writes = False",
         "reference",
     ),
 ]

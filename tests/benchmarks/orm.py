@@ -8,7 +8,6 @@ from typing import Any
 from django.db import connection, models, transaction
 
 from tests.benchmarks.benchapp.models import (
-    CheapConditionItem,
     ConcurrencyItem,
     GrowthLarge,
     GrowthSmall,
@@ -33,7 +32,7 @@ def _rows(model: type[models.Model], count: int, label: str) -> list[Any]:
 
 
 def bench_save(scale: Scale) -> Group:
-    models_ = (PlainItem, Item, ConcurrencyItem, CheapConditionItem)
+    models_ = (PlainItem, Item, ConcurrencyItem)
     objs = {model: _rows(model, 1, "save")[0] for model in models_}
 
     def saver(model: type[models.Model]) -> Any:
@@ -52,11 +51,6 @@ def bench_save(scale: Scale) -> Group:
             Case("plain save()", saver(PlainItem), role="baseline"),
             Case("versioned save()", saver(Item)),
             Case("django-concurrency save()", saver(ConcurrencyItem), role="anchor"),
-            Case(
-                "versioned save(), condition as precompiled SQL (experiment)",
-                saver(CheapConditionItem),
-                role="reference",
-            ),
         ],
         rounds=scale.rounds,
         iterations=scale.iterations,

@@ -249,8 +249,8 @@ def markdown(
         "✓ target met, ✗ target missed (in this run). Roles: *baseline* is what the ratio "
         "divides by; *variant* is django-etag-lock; *anchor* is another library doing the "
         "same job (django-concurrency for the ORM, drf-extensions for DRF); *reference* is "
-        "for scale (the unversioned model) or an *experiment* (a proposed fix, measured in "
-        "the same run).",
+        "for scale (the unversioned model, or an opt-out such as the DRF writes without "
+        "their transaction).",
         "",
     ]
     missed = [

@@ -56,7 +56,7 @@ class Animal(models.Model):
     name = models.CharField(max_length=100)
 
 
-class Dog(VersionedModel, Animal):
+class Dog(VersionedModel, Animal):  # type: ignore[misc]  # two managers named objects, by design
     """An unversioned concrete parent, a versioned child: the version is on the child."""
 
     breed = models.CharField(max_length=100, default="")

@@ -1,4 +1,4 @@
-"""DRF views for tests/test_rest_framework.py: one per configuration under test."""
+"""DRF views for tests/rest_framework/: one per configuration under test."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ModelViewSet
 
 from django_etag_lock.rest_framework import ETagField, ETagLockMixin, ETagLockModelViewSet
-from django_etag_lock.rest_framework_nested import write_children
+from django_etag_lock.rest_framework.nested import write_children
 from tests.testapp.models import Book, Order, OrderLine, Parcel, PlainBook, Shelf, ShelfItem
 
 

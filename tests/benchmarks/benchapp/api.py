@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Model
 from rest_framework import serializers, viewsets
 from rest_framework_extensions.etag.mixins import APIETAGMixin
 
-from django_etag_lock.exceptions import StaleObjectError
+from django_etag_lock.rest_framework import ETagLockModelViewSet
 from tests.benchmarks.benchapp.models import Item, PlainItem
-
-try:
-    from django_etag_lock.rest_framework import ETagLockModelViewSet
-except ImportError:  # the DRF integration has not landed yet: DRF benchmarks are skipped
-    ETagLockModelViewSet = None
 
 ITEM_FIELDS = ["id", "title", "pages", "notes", "updated_at"]
 
@@ -56,33 +48,23 @@ class DrfExtensionsViewSet(APIETAGMixin, viewsets.ModelViewSet[PlainItem]):  # t
     serializer_class = PlainItemSerializer
 
 
+class LockedViewSet(ETagLockModelViewSet):
+    """django-etag-lock: ETag on every response, If-Match required on writes."""
+
+    queryset = Item.objects.all()
+    serializer_class = ItemSerializer
+
+
+class LockedNoTransactionViewSet(LockedViewSet):
+    """The same with the transaction opt-out: the write is the one UPDATE or DELETE."""
+
+    etag_lock_atomic_writes = False
+
+
 VIEWSETS: dict[str, type[Any]] = {
     "plain-unversioned": PlainItemViewSet,
     "plain": VersionedPlainViewSet,
     "drf-extensions": DrfExtensionsViewSet,
+    "etag-lock": LockedViewSet,
+    "etag-lock-no-atomic": LockedNoTransactionViewSet,
 }
-
-if ETagLockModelViewSet is not None:
-
-    class LockedViewSet(ETagLockModelViewSet):  # type: ignore[misc, valid-type]
-        """django-etag-lock: ETag on every response, If-Match required on writes."""
-
-        queryset = Item.objects.all()
-        serializer_class = ItemSerializer
-
-    class LockedNoTransactionViewSet(LockedViewSet):
-        """Experiment: the same, without the transaction around the write.
-
-        Measures what ``transaction.atomic`` in ``etag_lock_write()`` costs (BEGIN and
-        COMMIT round trips); safe only when the write is a single statement.
-        """
-
-        @contextmanager
-        def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
-            try:
-                yield
-            except StaleObjectError as exc:
-                raise self.write_conflict_exception(exc) from exc
-
-    VIEWSETS["etag-lock"] = LockedViewSet
-    VIEWSETS["etag-lock-no-atomic"] = LockedNoTransactionViewSet

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from concurrency.fields import IntegerVersionField
-from django.db import connections, models
+from django.db import models
 
-from django_etag_lock.models import VersionedModel, VersionField, _NextVersion
-from django_etag_lock.querysets import stale_error
+from django_etag_lock.models import VersionedModel
 
 
 class ItemFields(models.Model):
@@ -33,53 +30,6 @@ class ConcurrencyItem(ItemFields):
     """The anchor: django-concurrency's version field."""
 
     version = IntegerVersionField()
-
-
-class CheapConditionItem(VersionedModel, ItemFields):
-    """Experiment: the version condition added as precompiled SQL instead of ``filter()``.
-
-    A copy of ``VersionedModel._do_update``'s checked path with the one change proposed in
-    docs/benchmarks.md, so that the benchmark measures the proposal in the same run.
-    """
-
-    def _do_update(
-        self,
-        base_qs: models.QuerySet[Any],
-        using: str,
-        pk_val: Any,
-        values: list[tuple[models.Field[Any, Any], Any, Any]],
-        update_fields: Any,
-        forced_update: Any,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        for index, (field, model, value) in enumerate(values):  # noqa: B007
-            if isinstance(field, VersionField) and isinstance(value, _NextVersion):
-                break
-        else:
-            return super()._do_update(
-                base_qs, using, pk_val, values, update_fields, forced_update, *args, **kwargs
-            )
-        expected = int(value) - 1
-        quote = connections[using].ops.quote_name
-        assert field.model is not None
-        condition = f"{quote(field.model._meta.db_table)}.{quote(field.column)} = %s"
-        values = [*values[:index], (field, model, int(value)), *values[index + 1 :]]
-        result = models.Model._do_update(  # type: ignore[attr-defined]
-            self,
-            base_qs.extra(where=[condition], params=[expected]),
-            using,
-            pk_val,
-            values,
-            update_fields,
-            forced_update,
-            *args,
-            **kwargs,
-        )
-        if result:
-            setattr(self, field.attname, expected + 1)
-            return result
-        raise stale_error(type(self), using, pk_val, expected)
 
 
 class GrowthSmall(VersionedModel):

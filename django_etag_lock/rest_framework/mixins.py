@@ -1,47 +1,30 @@
-"""Django REST Framework integration: ETags, conditional requests, 412 and 428.
+"""``ETagLockMixin`` and the ready ``ETagLockModelViewSet``.
 
-``ETagLockMixin`` goes in front of a generic view or viewset of a
-:class:`~django_etag_lock.models.VersionedModel`; ``ETagLockModelViewSet`` is the ready
-pair with ``ModelViewSet``. The decision itself is :func:`etags.evaluate_preconditions`
-(RFC 9110 section 13); this module only feeds it the request and the loaded row, and
-turns its outcome into responses:
-
-- ``get_object()`` loads the row (404 and 403 come first), then evaluates the request's
-  preconditions against it: 304, 412, 428 or 400 stop the request before the body is
-  validated.
-- ``perform_create/update/destroy`` run in ``transaction.atomic``; the write compares
-  the version the preconditions were checked against, in the UPDATE/DELETE itself, so a
-  race lost since the check is a 412 and every write of the request is rolled back.
-- Responses about the row carry ``ETag`` (and ``Last-Modified`` when configured) with
-  ``Cache-Control``; 412, 428 and the 400 for a malformed validator are RFC 9457 problem
-  details, ``application/problem+json`` whatever the request's ``Accept``.
+The decision itself is :func:`etags.evaluate_preconditions` (RFC 9110 section 13); the
+mixin only feeds it the request and the loaded row, and turns its outcome into
+responses. The public hooks are listed in docs/http.md ("Hooks"); methods with a leading
+underscore are internal.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import clone_request
 from rest_framework.response import Response
-from rest_framework.schemas.inspectors import DefaultSchema, ViewInspector
-from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 from rest_framework.viewsets import ModelViewSet
 
+from django_etag_lock import compat, problems
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
     Decision,
@@ -53,9 +36,23 @@ from django_etag_lock.etags import (
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.rest_framework.exceptions import (
+    EXCEPTIONS,
+    NotModified,
+    PreconditionError,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from django_etag_lock.rest_framework.responses import (
+    NotModifiedResponse,
+    ProblemResponse,
+    problem_body,
+    problem_headers,
+    render_as_problem,
+)
+from django_etag_lock.rest_framework.schema import ETagLockSchema
 
 if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
     from rest_framework.generics import GenericAPIView
     from rest_framework.request import Request
 
@@ -63,330 +60,9 @@ if TYPE_CHECKING:
 else:
     _ViewBase = object
 
-__all__ = [
-    "PROBLEM_TYPE_MALFORMED_PRECONDITION",
-    "PROBLEM_TYPE_PRECONDITION_FAILED",
-    "PROBLEM_TYPE_PRECONDITION_REQUIRED",
-    "ETagField",
-    "ETagLockMixin",
-    "ETagLockModelViewSet",
-    "ETagLockSchema",
-    "MalformedPrecondition",
-    "NotModified",
-    "NotModifiedResponse",
-    "PreconditionError",
-    "PreconditionFailed",
-    "PreconditionRequired",
-    "ProblemJSONRenderer",
-    "ProblemResponse",
-]
-
-# RFC 9457 section 3.1.1: problem types are identifiers, not links; consumers compare them
-# as strings and must not dereference them. URNs keep them stable, host-free and
-# independent of settings.
-PROBLEM_TYPE_PRECONDITION_FAILED = "urn:django-etag-lock:problem:precondition-failed"
-PROBLEM_TYPE_PRECONDITION_REQUIRED = "urn:django-etag-lock:problem:precondition-required"
-PROBLEM_TYPE_MALFORMED_PRECONDITION = "urn:django-etag-lock:problem:malformed-precondition"
+__all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model"]
 
 _TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
-
-
-# -- exceptions -----------------------------------------------------------------------
-
-
-class PreconditionError(APIException):
-    """A conditional request the view answers itself, with a problem details body.
-
-    ``reason`` is the stable machine code (``etags.Decision.reason``, or
-    ``concurrent-write`` / ``concurrent-delete`` for a race lost after the check);
-    ``header`` names the request header that decided; ``instance`` is the row as it is
-    now, when known (its tag goes into a 412 for callers allowed to read it).
-    """
-
-    problem_type: ClassVar[str] = PROBLEM_TYPE_PRECONDITION_FAILED
-    title: ClassVar[StrOrPromise] = _("Precondition Failed")
-
-    def __init__(
-        self,
-        detail: StrOrPromise | None = None,
-        code: str | None = None,
-        *,
-        reason: str | None = None,
-        header: str | None = None,
-        instance: Model | None = None,
-        errors: list[dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__(detail, code)
-        self.reason = reason or str(self.default_code)
-        self.header = header
-        self.instance = instance
-        self.errors = errors
-
-
-class PreconditionFailed(PreconditionError):
-    """412: a precondition was false, or the row changed between the check and the write."""
-
-    status_code = 412
-    default_detail = _(
-        "The resource has changed since you read it. GET it again, reapply your change "
-        "and resend it with the new ETag in If-Match."
-    )
-    default_code = "precondition_failed"
-    problem_type = PROBLEM_TYPE_PRECONDITION_FAILED
-    title = _("Precondition Failed")
-
-
-class PreconditionRequired(PreconditionError):
-    """428 (RFC 6585 section 3): the write must be conditional and was not."""
-
-    status_code = 428
-    default_detail = _(
-        "This request must be conditional: GET the resource, then resend the request with "
-        "its ETag in an If-Match header."
-    )
-    default_code = "precondition_required"
-    problem_type = PROBLEM_TYPE_PRECONDITION_REQUIRED
-    title = _("Precondition Required")
-
-
-class MalformedPrecondition(PreconditionError):
-    """400: an If-Match or If-None-Match that breaks the RFC 9110 grammar, on a write."""
-
-    status_code = 400
-    default_detail = _(
-        'A conditional header is malformed: entity-tags must be quoted, like If-Match: "7".'
-    )
-    default_code = "malformed_precondition"
-    problem_type = PROBLEM_TYPE_MALFORMED_PRECONDITION
-    title = _("Malformed conditional header")
-
-
-class NotModified(APIException):
-    """304: the client's copy is current. Raised by ``get_object()``, answered without a body."""
-
-    status_code = 304
-    default_detail = _("Not Modified")
-    default_code = "not_modified"
-
-    def __init__(self, instance: Model) -> None:
-        super().__init__()
-        self.instance = instance
-
-
-# etags.py is Django-free, so its details are English and name specifics (the tag a
-# client should send). Where the active language has a translation of the reason's
-# message, that message is used instead; otherwise the specific English detail stays.
-_REASON_MESSAGES: dict[str, str] = {
-    "if-match-missing": gettext_noop(
-        "This request must be conditional: GET the resource, then resend the request with "
-        "its ETag in an If-Match header."
-    ),
-    "if-match-failed": gettext_noop(
-        "None of the entity-tags in If-Match matches the current ETag: the resource has "
-        "changed since you read it, or the tag was weak (W/), which never matches. GET it "
-        "again, reapply your change and resend it with the new ETag in If-Match."
-    ),
-    "if-match-star-refused": gettext_noop(
-        "If-Match: * is not accepted here because it cannot detect changes. Send the ETag "
-        "you read in If-Match instead."
-    ),
-    "if-unmodified-since-failed": gettext_noop(
-        "The resource has changed since the If-Unmodified-Since date. GET it again, reapply "
-        "your change and resend it with the new ETag in If-Match."
-    ),
-    "if-none-match-failed": gettext_noop(
-        "If-None-Match matches the current ETag, so the request was not performed."
-    ),
-    "malformed-if-match": gettext_noop(
-        'The If-Match header is malformed: entity-tags must be quoted, like If-Match: "7".'
-    ),
-    "malformed-if-none-match": gettext_noop(
-        'The If-None-Match header is malformed: entity-tags must be quoted, like "7".'
-    ),
-}
-
-
-def decision_detail(decision: Decision) -> str:
-    """The problem ``detail`` for ``decision``, in the active language when translated."""
-    msgid = _REASON_MESSAGES.get(decision.reason)
-    if msgid is None:
-        return decision.detail
-    translated = gettext(msgid)
-    if translated == msgid:
-        return decision.detail
-    if decision.reason.startswith("malformed-"):
-        # Keep the technical specifics (which token, which header) after the translation.
-        return f"{translated} ({decision.detail})"
-    return translated
-
-
-_EXCEPTIONS: dict[Outcome, type[PreconditionError]] = {
-    Outcome.PRECONDITION_FAILED: PreconditionFailed,
-    Outcome.PRECONDITION_REQUIRED: PreconditionRequired,
-    Outcome.BAD_REQUEST: MalformedPrecondition,
-}
-
-
-# -- rendering ------------------------------------------------------------------------
-
-
-class ProblemJSONRenderer(JSONRenderer):
-    """RFC 9457 ``application/problem+json``."""
-
-    media_type = "application/problem+json"
-    format = "problem+json"
-
-
-class ProblemResponse(Response):
-    """A problem details response; ``ETagLockMixin`` always renders it as problem+json."""
-
-
-class NotModifiedResponse(Response):
-    """304: no body and no Content-Type, whatever renderer was negotiated."""
-
-    def __init__(self, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status=304, headers=headers)
-        del self["Content-Type"]
-
-    @property
-    def rendered_content(self) -> str:
-        return ""
-
-
-# -- serializer field -----------------------------------------------------------------
-
-
-class ETagField(serializers.Field):  # type: ignore[type-arg]
-    """The object's ETag (``'"7"'``), so list items carry their own tag.
-
-    Uses the view's ``get_etag()`` when the serializer runs in an ``ETagLockMixin``
-    view, so bodies and headers never disagree. At the top level of a request it is
-    read-only: what a client sends is ignored (``If-Match`` decides). On a nested child
-    (an order's ``lines``) it is the child's precondition: the tag the client received
-    becomes the version the child's compare-and-set compares, an existing child sent
-    without it fails closed (428), a new child needs none (docs/children.md).
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        kwargs.setdefault("source", "*")
-        kwargs.setdefault(
-            "help_text",
-            _("The ETag of this object; send it back in If-Match to update or delete it."),
-        )
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> str:
-        view = self.context.get("view")
-        if isinstance(view, ETagLockMixin):
-            return view.get_etag(value)
-        return make_etag(getattr(value, VERSION_FIELD))
-
-    def bind(self, field_name: str, parent: Any) -> None:
-        from django_etag_lock.rest_framework_nested import is_nested_child
-
-        super().bind(field_name, parent)
-        if is_nested_child(parent):
-            self.read_only = False
-            self.required = False
-
-    def get_value(self, dictionary: Any) -> Any:
-        from django_etag_lock.rest_framework_nested import (
-            child_tag_required_detail,
-            item_pk,
-            serializer_model,
-        )
-
-        if self.read_only:
-            # Top level (If-Match decides); DRF's get_initial() asks read-only fields too.
-            return serializers.empty
-        parent: Any = self.parent
-        model = serializer_model(parent)
-        if getattr(parent, "parent", None) is None:
-            # A child serializer of its own, built by its parent's save().
-            existing = isinstance(parent.instance, Model)
-            pk = parent.instance.pk if existing else None
-            claimed = item_pk(model, dictionary)
-            if not existing and claimed is not None and dictionary.get(self.field_name):
-                # The client holds a tag of a row that is gone: recreating it from the
-                # stale copy would undo someone's delete.
-                raise self.child_deleted(model, claimed)
-        else:
-            pk = item_pk(model, dictionary)
-            existing = pk is not None
-        if not existing:
-            return serializers.empty  # a new child: nothing to compare
-        value = dictionary.get(self.field_name, serializers.empty)
-        if value is not serializers.empty and value is not None:
-            return value
-        view = self.context.get("view")
-        if isinstance(view, ETagLockMixin):
-            requires = view.etag_lock_requires_if_match()
-            pointer = view.etag_lock_child_pointer(model, pk) if model is not None else None
-        else:
-            requires, pointer = conf.REQUIRE_IF_MATCH, None
-        if not requires:
-            return serializers.empty
-        raise PreconditionRequired(
-            child_tag_required_detail(pointer or str(self.field_name)),
-            reason="child-etag-missing",
-            errors=[{"pointer": pointer}] if pointer else None,
-        )
-
-    def child_deleted(self, model: type[Model] | None, pk: Any) -> PreconditionFailed:
-        from django_etag_lock.rest_framework_nested import child_deleted_detail
-
-        view = self.context.get("view")
-        pointer = None
-        if isinstance(view, ETagLockMixin) and model is not None:
-            pointer = view.etag_lock_child_pointer(model, pk)
-        return PreconditionFailed(
-            child_deleted_detail(pointer),
-            reason="child-deleted",
-            errors=[{"pointer": pointer}] if pointer else None,
-        )
-
-    def to_internal_value(self, data: Any) -> dict[str, int]:
-        from django_etag_lock.rest_framework_nested import version_from_tag
-
-        return {VERSION_FIELD: version_from_tag(data)}
-
-
-# -- OpenAPI --------------------------------------------------------------------------
-
-
-@cache
-def _spectacular_installed() -> bool:
-    return importlib.util.find_spec("drf_spectacular") is not None
-
-
-def _schema_class(base: type[ViewInspector]) -> type[ViewInspector]:
-    if not _spectacular_installed():
-        return base
-    from django_etag_lock.openapi import schema_class_for
-
-    return schema_class_for(base)
-
-
-class ETagLockSchema(DefaultSchema):
-    """``DEFAULT_SCHEMA_CLASS``, extended for drf-spectacular with If-Match, ETag, 412, 428.
-
-    With another schema class (or none) it is exactly ``DEFAULT_SCHEMA_CLASS``. A view
-    that sets ``schema`` itself should mix in ``openapi.ETagLockSchemaMixin``.
-    """
-
-    def __get__(self, instance: Any, owner: Any) -> Any:
-        result = ViewInspector.__get__(self, instance, owner)
-        if not isinstance(result, DefaultSchema):
-            return result
-        # api_settings imports the dotted path, so this is the class itself.
-        default = cast("type[ViewInspector]", api_settings.DEFAULT_SCHEMA_CLASS)
-        inspector = _schema_class(default)()
-        inspector.view = instance
-        return inspector
-
-
-# -- the mixin ------------------------------------------------------------------------
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -422,7 +98,7 @@ class ETagLockMixin(_ViewBase):
 
     Put it first: ``class CustomerViewSet(ETagLockMixin, ModelViewSet)``. Class
     attributes override the ``ETAG_LOCK_*`` settings for one view (``None`` means "use
-    the setting"). Every step is an overridable method.
+    the setting"). Every step is an overridable method (docs/http.md, "Hooks").
     """
 
     etag_lock_require_if_match: bool | None = None
@@ -452,18 +128,22 @@ class ETagLockMixin(_ViewBase):
     # -- per-view settings ------------------------------------------------------------
 
     def etag_lock_requires_if_match(self) -> bool:
+        """Whether writes need If-Match: the view's attribute, else the setting."""
         value = self.etag_lock_require_if_match
         return conf.REQUIRE_IF_MATCH if value is None else bool(value)
 
     def etag_lock_allows_star(self) -> bool:
+        """Whether ``If-Match: *`` is accepted: the view's attribute, else the setting."""
         value = self.etag_lock_allow_star
         return conf.ALLOW_IF_MATCH_STAR if value is None else bool(value)
 
     def etag_lock_writes_atomically(self) -> bool:
+        """Whether writes run in a transaction: the view's attribute, else the setting."""
         value = self.etag_lock_atomic_writes
         return conf.ATOMIC_WRITES if value is None else bool(value)
 
     def etag_lock_includes_representation(self) -> bool:
+        """Whether a 412 carries ``current``: the view's attribute, else the setting."""
         value = self.etag_lock_include_representation_on_412
         return conf.INCLUDE_REPRESENTATION_ON_412 if value is None else bool(value)
 
@@ -505,13 +185,13 @@ class ETagLockMixin(_ViewBase):
 
     # -- the model --------------------------------------------------------------------
 
-    def etag_lock_check_model(self, model: type[Model] | None) -> None:
+    def _etag_lock_check_model(self, model: type[Model] | None) -> None:
         if model is not None and not issubclass(model, VersionedModel):
             raise _not_versioned(type(self), model)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.etag_lock_check_model(declared_model(type(self)))
+        self._etag_lock_check_model(declared_model(type(self)))
 
     # -- preconditions ----------------------------------------------------------------
 
@@ -523,12 +203,12 @@ class ETagLockMixin(_ViewBase):
 
     def check_preconditions(self, instance: Model) -> None:
         """Evaluate RFC 9110 section 13 against ``instance``; raise unless it may proceed."""
-        self.etag_lock_check_model(type(instance))
+        self._etag_lock_check_model(type(instance))
         request = self.request
         meta = request.META
         # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
         # the request under another method to probe forms.
-        method = request._request.method or str(request.method)
+        method = compat.wrapped_request(request).method or str(request.method)
         decision = evaluate_preconditions(
             method=method,
             current_etag=self.get_etag(instance),
@@ -551,8 +231,8 @@ class ETagLockMixin(_ViewBase):
         """The exception for a decision other than PROCEED."""
         if decision.outcome is Outcome.NOT_MODIFIED:
             return NotModified(instance)
-        return _EXCEPTIONS[decision.outcome](
-            decision_detail(decision),
+        return EXCEPTIONS[decision.outcome](
+            problems.decision_detail(decision),
             reason=decision.reason,
             header=decision.header,
             instance=instance,
@@ -568,16 +248,16 @@ class ETagLockMixin(_ViewBase):
 
     def etag_lock_child_pointer(self, model: type[Model], pk: Any) -> str | None:
         """The JSON pointer of the request body's nested ``model`` row ``pk``, if it has one."""
-        from django_etag_lock.rest_framework_nested import child_pointer
+        from django_etag_lock.rest_framework.nested import child_pointer
 
         serializer = self.etag_lock_serializer
         if serializer is None:
             return None
         return child_pointer(serializer, self.request.data, model, pk)
 
-    def etag_lock_check_removals(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def _etag_lock_check_removals(self, serializer: serializers.BaseSerializer[Any]) -> None:
         """Refuse to delete children by omission where nothing checks what the client saw."""
-        from django_etag_lock.rest_framework_nested import (
+        from django_etag_lock.rest_framework.nested import (
             removal_refused_detail,
             unchecked_removals,
         )
@@ -595,7 +275,10 @@ class ETagLockMixin(_ViewBase):
 
     def child_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
         """The 412 for a nested child whose tag was stale (or that lost a race)."""
-        from django_etag_lock.rest_framework_nested import child_deleted_detail, child_stale_detail
+        from django_etag_lock.rest_framework.nested import (
+            child_deleted_detail,
+            child_stale_detail,
+        )
 
         pointer = self.etag_lock_child_pointer(exc.model, exc.pk)
         error: dict[str, Any] = {"pointer": pointer} if pointer else {}
@@ -612,16 +295,16 @@ class ETagLockMixin(_ViewBase):
 
     # -- writes -----------------------------------------------------------------------
 
-    def etag_lock_model(self) -> type[Model]:
+    def _etag_lock_model(self) -> type[Model]:
         """The view's model, checked to be versioned; no query."""
         model: type[Model] = declared_model(type(self)) or self.get_queryset().model
-        self.etag_lock_check_model(model)
+        self._etag_lock_check_model(model)
         return model
 
-    def etag_lock_using(self, instance: Model | None) -> str:
+    def _etag_lock_using(self, instance: Model | None) -> str:
         if instance is not None:
             return router.db_for_write(type(instance), instance=instance)
-        return router.db_for_write(self.etag_lock_model())
+        return router.db_for_write(self._etag_lock_model())
 
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
@@ -634,7 +317,7 @@ class ETagLockMixin(_ViewBase):
         # DELETE), the compare-and-set still decides; only the other writes a request
         # might make before it (pre_save receivers, nested writes) would not be undone.
         guard = (
-            transaction.atomic(using=self.etag_lock_using(instance))
+            transaction.atomic(using=self._etag_lock_using(instance))
             if self.etag_lock_writes_atomically()
             else nullcontext()
         )
@@ -651,30 +334,18 @@ class ETagLockMixin(_ViewBase):
         if self.etag_lock_serializer is not None and not _same_row(exc, mine):
             return self.child_conflict_exception(exc)
         if mine is not None and exc.model is type(mine) and exc.pk == mine.pk:
-            current = self.etag_lock_reload(exc)
-        if exc.current_version is None:
-            return PreconditionFailed(
-                _(
-                    "The resource was deleted by another request after your preconditions "
-                    "were checked; nothing was written."
-                ),
-                reason="concurrent-delete",
-            )
+            current = self._etag_lock_reload(exc)
         return PreconditionFailed(
-            _(
-                "The resource was changed by another request after your preconditions were "
-                "checked; nothing was written. GET it again, reapply your change and resend "
-                "it with the new ETag in If-Match."
-            ),
-            reason="concurrent-write",
+            problems.conflict_detail(exc),
+            reason=problems.conflict_reason(exc),
             instance=current,
         )
 
-    def etag_lock_reload(self, exc: StaleObjectError) -> Model | None:
+    def _etag_lock_reload(self, exc: StaleObjectError) -> Model | None:
         """The row as it is now, after a lost race (one query, on the race path only)."""
         if exc.current_version is None:
             return None
-        using = self.etag_lock_using(self.etag_lock_object)
+        using = self._etag_lock_using(self.etag_lock_object)
         queryset = self.get_queryset().using(using).filter(pk=exc.pk)
         connection = connections[using]
         if connection.in_atomic_block and connection.features.has_select_for_update:
@@ -683,40 +354,40 @@ class ETagLockMixin(_ViewBase):
         instance: Model | None = queryset.first()
         return instance
 
-    def etag_lock_strip_version(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def _etag_lock_strip_version(self, serializer: serializers.BaseSerializer[Any]) -> None:
         """Drop a client-sent version: the write compares the version that was checked."""
         validated = serializer.validated_data
         if isinstance(validated, dict):
             validated.pop(VERSION_FIELD, None)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
-        self.etag_lock_model()
-        self.etag_lock_strip_version(serializer)
+        self._etag_lock_model()
+        self._etag_lock_strip_version(serializer)
         with self.etag_lock_write():
             super().perform_create(serializer)  # type: ignore[misc]
         instance = serializer.instance
         if isinstance(instance, Model):
-            self.etag_lock_check_model(type(instance))
+            self._etag_lock_check_model(type(instance))
             self.etag_lock_object = instance
 
     def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
         instance = serializer.instance
         assert isinstance(instance, Model)
-        self.etag_lock_pin(instance)
-        self.etag_lock_strip_version(serializer)
+        self._etag_lock_pin(instance)
+        self._etag_lock_strip_version(serializer)
         with self.etag_lock_write(instance):
-            self.etag_lock_check_removals(serializer)
+            self._etag_lock_check_removals(serializer)
             super().perform_update(serializer)  # type: ignore[misc]
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
     def perform_destroy(self, instance: Model) -> None:
-        self.etag_lock_pin(instance)
+        self._etag_lock_pin(instance)
         with self.etag_lock_write(instance):
             super().perform_destroy(instance)  # type: ignore[misc]
         self.etag_lock_object = None
 
-    def etag_lock_pin(self, instance: Model) -> None:
+    def _etag_lock_pin(self, instance: Model) -> None:
         """Make sure the write compares the version the preconditions were checked on."""
         if instance is not self.etag_lock_object:
             # get_object() was overridden without calling ours: check before writing.
@@ -754,23 +425,8 @@ class ETagLockMixin(_ViewBase):
 
     def precondition_response(self, exc: PreconditionError) -> Response:
         """The RFC 9457 problem details response for a 412, 428 or 400."""
-        data: dict[str, Any] = {
-            "type": exc.problem_type,
-            "title": str(exc.title),
-            "status": exc.status_code,
-            "detail": str(exc.detail),
-            "instance": self.request.path,
-            "reason": exc.reason,
-        }
-        if exc.header:
-            data["header"] = exc.header
-        if exc.errors:
-            data["errors"] = exc.errors
-        headers: dict[str, str] = {}
-        if isinstance(exc, PreconditionRequired):
-            # RFC 6585 section 3: caches must not store a 428. It names no tag on purpose:
-            # echoing the current one would invite blind overwrites.
-            headers["Cache-Control"] = "no-store"
+        data = problem_body(exc, self.request.path)
+        headers = problem_headers(exc)
         instance = exc.instance
         if (
             isinstance(exc, PreconditionFailed)
@@ -799,9 +455,7 @@ class ETagLockMixin(_ViewBase):
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, ProblemResponse):
-            # Problem details are JSON whatever the client accepts, browsable API included.
-            response.accepted_renderer = ProblemJSONRenderer()
-            response.accepted_media_type = ProblemJSONRenderer.media_type
+            render_as_problem(response)
         elif self.etag_lock_object is not None and self.should_tag_response(request, response):
             for name, value in self.get_validator_headers(self.etag_lock_object).items():
                 if name not in response:

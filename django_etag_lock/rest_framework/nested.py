@@ -33,7 +33,7 @@ from django_etag_lock.querysets import VERSION_FIELD
 from django_etag_lock.touch import touched_fields
 
 if TYPE_CHECKING:
-    from django_etag_lock.rest_framework import ETagLockMixin
+    from django_etag_lock.rest_framework.mixins import ETagLockMixin
 
 __all__ = ["child_pointer", "unchecked_removals", "untouched_embeds", "write_children"]
 
@@ -64,7 +64,7 @@ def version_from_tag(value: Any) -> int:
 
 
 def _view(serializer: serializers.BaseSerializer[Any]) -> ETagLockMixin | None:
-    from django_etag_lock.rest_framework import ETagLockMixin
+    from django_etag_lock.rest_framework.mixins import ETagLockMixin
 
     view = serializer.context.get("view")
     return view if isinstance(view, ETagLockMixin) else None
@@ -236,7 +236,7 @@ def write_children(
 
     Returns the written children, in the order of ``items``.
     """
-    from django_etag_lock.rest_framework import PreconditionFailed, PreconditionRequired
+    from django_etag_lock.rest_framework.exceptions import PreconditionFailed, PreconditionRequired
 
     if items is None:
         return []

@@ -1,0 +1,287 @@
+"""Every private Django, DRF and drf-spectacular API the package uses, pinned per line.
+
+One test per touch in ``django_etag_lock.compat``: the signature the package relies on
+(``inspect.signature``) and the behaviour it expects, so that the Django-version matrix
+fails here, naming the touch, when a release changes one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from typing import Any
+
+import django
+import pytest
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+from django.db.models.deletion import Collector
+from django.db.models.signals import pre_delete
+from django.db.models.sql.where import ExtraWhere, WhereNode
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import resolve
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
+from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.request import Request, clone_request
+from rest_framework.test import APIRequestFactory
+
+from django_etag_lock import compat
+from django_etag_lock.models import VersionedModel
+from tests.factories import BookFactory, ShelfFactory
+from tests.testapp.models import Book, PlainBook, Shelf
+
+pytestmark = pytest.mark.django_db
+
+DJANGO_6 = django.VERSION >= (6, 0)
+
+
+def test_compat_and_the_core_import_no_drf():
+    code = (
+        "import sys, django; from django.conf import settings; settings.configure("
+        "INSTALLED_APPS=['django_etag_lock']); django.setup(); "
+        "import django_etag_lock.compat, django_etag_lock.models; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rest_framework', 'drf_spectacular')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def parameters(function: Any) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+# -- Model._do_update -----------------------------------------------------------------
+
+
+def test_do_update_signature_is_the_one_the_override_passes_on():
+    names = parameters(getattr(Model, compat.DO_UPDATE))
+    assert tuple(names[: len(compat.DO_UPDATE_PARAMETERS)]) == compat.DO_UPDATE_PARAMETERS
+    # 6.0 added returning_fields, which the override forwards through *args.
+    extra = names[len(compat.DO_UPDATE_PARAMETERS) :]
+    assert extra == (["returning_fields"] if DJANGO_6 else [])
+
+
+def test_do_update_is_what_save_table_calls_and_versioned_model_overrides():
+    assert compat.DO_UPDATE in VersionedModel.__dict__
+    assert f"self.{compat.DO_UPDATE}(" in inspect.getsource(Model._save_table)
+
+
+def test_do_update_override_puts_the_version_in_the_update_statement():
+    book = BookFactory()
+    with CaptureQueriesContext(connection) as queries:
+        book.save()
+    (update,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert "version" in update.split("WHERE", 1)[1]
+    assert book.version == 2
+
+
+# -- sql.where.ExtraWhere on Query.where ------------------------------------------------
+
+
+def test_extra_where_and_where_node_add_signatures():
+    assert parameters(ExtraWhere.__init__) == ["self", "sqls", "params"]
+    assert parameters(WhereNode.add) == ["self", "data", "conn_type"]
+
+
+def test_add_where_sql_ands_a_condition_into_the_queryset_in_place():
+    kept, other = BookFactory(pages=3), BookFactory(pages=4)
+    queryset = Book.objects.filter(pk__in=[kept.pk, other.pk])
+    quote = connection.ops.quote_name
+    compat.add_where_sql(queryset, f"{quote(Book._meta.db_table)}.{quote('pages')} = %s", [3])
+    assert list(queryset.values_list("pk", flat=True)) == [kept.pk]
+    assert QuerySet.update(queryset, title="x") == 1
+    other.refresh_from_db()
+    assert other.title != "x"
+
+
+# -- QuerySet._raw_delete ---------------------------------------------------------------
+
+
+def test_raw_delete_signature():
+    assert parameters(QuerySet._raw_delete) == ["self", "using"]
+
+
+def test_raw_delete_is_one_delete_statement_without_signals():
+    gone, kept = BookFactory(), BookFactory()
+    received: list[Any] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        received.append(kwargs["instance"])
+
+    pre_delete.connect(receiver, sender=Book)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            deleted = compat.raw_delete(Book.objects.filter(pk=gone.pk), "default")
+    finally:
+        pre_delete.disconnect(receiver, sender=Book)
+    assert deleted == 1
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["DELETE"]
+    assert received == []
+    assert list(Book.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+# -- Collector.can_fast_delete ----------------------------------------------------------
+
+
+def test_collector_signatures():
+    assert parameters(Collector.__init__)[:3] == ["self", "using", "origin"]
+    assert parameters(Collector.can_fast_delete) == ["self", "objs", "from_field"]
+
+
+def test_can_fast_delete_only_without_cascades_or_delete_signals():
+    book, shelf = BookFactory(), ShelfFactory()
+    assert compat.can_fast_delete(book, "default", origin=book)
+    assert compat.can_fast_delete(Book.objects.filter(pk=book.pk), "default")
+    assert not compat.can_fast_delete(shelf, "default", origin=shelf)  # cascades to items
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        pass
+
+    pre_delete.connect(receiver, sender=Book)
+    try:
+        assert not compat.can_fast_delete(book, "default", origin=book)
+    finally:
+        pre_delete.disconnect(receiver, sender=Book)
+    assert Shelf.objects.filter(pk=shelf.pk).exists()
+
+
+# -- QuerySet._for_write ----------------------------------------------------------------
+
+
+class _SplitRouter:
+    def db_for_read(self, model: type[Model], **hints: Any) -> str:
+        return "replica"
+
+    def db_for_write(self, model: type[Model], **hints: Any) -> str:
+        return "default"
+
+
+def test_queryset_has_a_for_write_flag_that_starts_false():
+    assert Book.objects.all()._for_write is False
+
+
+def test_write_db_asks_the_router_for_the_write_database():
+    with override_settings(DATABASE_ROUTERS=[_SplitRouter()]):
+        assert PlainBook.objects.all().db == "replica"
+        queryset = PlainBook.objects.all()
+        assert compat.write_db(queryset) == "default"
+        assert queryset.db == "default"
+
+
+# -- connection.needs_rollback ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_needs_rollback_follows_set_rollback_and_reads_outside_atomic():
+    assert compat.needs_rollback(connection) is False
+    with transaction.atomic():
+        assert compat.needs_rollback(connection) is False
+        transaction.set_rollback(True)
+        assert compat.needs_rollback(connection) is True
+        transaction.set_rollback(False)
+    assert compat.needs_rollback(connection) is False
+
+
+# -- DRF: Request._request --------------------------------------------------------------
+
+
+def test_wrapped_request_is_the_django_request_with_the_client_method():
+    django_request = APIRequestFactory().patch("/t/books/1/")
+    request = Request(django_request)
+    assert parameters(Request.__init__)[:2] == ["self", "request"]
+    assert compat.wrapped_request(request) is django_request
+    clone = clone_request(request, "GET")
+    assert clone.method == "GET"
+    assert compat.wrapped_request(clone).method == "PATCH"
+
+
+# -- drf-spectacular: AutoSchema's private methods --------------------------------------
+
+
+def bound_schema(url: str, template: str, method: str) -> AutoSchema:
+    """The view's schema after drf-spectacular has built the operation for ``method``."""
+    match = resolve(url)
+    view = SchemaGenerator().create_view(match.func, method)
+    view.request = spectacular_settings.GET_MOCK_REQUEST(method, template, view, None)
+    schema = view.schema
+    assert isinstance(schema, AutoSchema)
+    schema.get_operation(template, template, "^/", method, ComponentRegistry())
+    return schema
+
+
+def test_spectacular_private_method_signatures():
+    assert parameters(AutoSchema._is_list_view) == ["self", "serializer"]
+    assert parameters(AutoSchema._is_create_operation) == ["self"]
+    assert parameters(AutoSchema._get_response_for_code)[:4] == [
+        "self",
+        "serializer",
+        "status_code",
+        "media_types",
+    ]
+    assert parameters(getattr(AutoSchema, compat.SPECTACULAR_RESPONSE_BODIES)) == [
+        "self",
+        "direction",
+    ]
+
+
+def test_spectacular_is_list_view_and_is_create_operation():
+    listing = bound_schema("/t/books/", "/t/books/", "GET")
+    detail = bound_schema("/t/books/1/", "/t/books/{id}/", "GET")
+    create = bound_schema("/t/books/", "/t/books/", "POST")
+    assert compat.spectacular_is_list_view(listing)
+    assert not compat.spectacular_is_list_view(detail)
+    assert compat.spectacular_is_create_operation(create)
+    assert not compat.spectacular_is_create_operation(detail)
+
+
+def test_spectacular_response_for_code_builds_the_response_object():
+    schema = bound_schema("/t/books/1/", "/t/books/{id}/", "GET")
+    response = compat.spectacular_response_for_code(
+        schema, OpenApiResponse(description="Not Modified."), "304"
+    )
+    assert response["description"] == "Not Modified."
+    assert "content" not in response
+    # Response headers declared for the code (the view's ETag parameter) are attached.
+    assert "ETag" in response["headers"]
+    problem = compat.spectacular_response_for_code(
+        schema,
+        OpenApiResponse(response={"type": "object"}, description="Problem."),
+        "412",
+        ["application/problem+json"],
+    )
+    assert problem["description"] == "Problem."
+    assert list(problem["content"]) == ["application/problem+json"]
+
+
+def test_spectacular_response_bodies_is_what_get_operation_calls_and_we_extend():
+    assert f"self.{compat.SPECTACULAR_RESPONSE_BODIES}()" in inspect.getsource(
+        AutoSchema.get_operation
+    )
+    schema = bound_schema("/t/books/1/", "/t/books/{id}/", "PATCH")
+    name = compat.SPECTACULAR_RESPONSE_BODIES
+    base = getattr(AutoSchema, name)(schema, "response")
+    ours = getattr(schema, name)("response")
+    assert "200" in base
+    assert "412" not in base
+    assert {"200", "412", "428"} <= set(ours)
+
+
+def test_cached_related_reads_only_a_loaded_forward_relation():
+    from tests.testapp.models import Order, OrderLine
+
+    order = Order.objects.create(reference="c")
+    line = OrderLine.objects.create(order=order, sku="x")
+    field = OrderLine._meta.get_field("order")
+    assert compat.cached_related(line, field) is order
+    fresh = OrderLine.objects.get(pk=line.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert compat.cached_related(fresh, field) is None
+    assert ctx.captured_queries == []
+    assert inspect.signature(field.is_cached).parameters.keys() == {"instance"}
+    assert inspect.signature(field.get_cached_value).parameters.keys() >= {"instance"}
