@@ -24,6 +24,14 @@ from django_etag_lock.rest_framework.nested import (
 
 __all__ = ["ETagField"]
 
+_DEFAULT_HELP = _("The ETag of this object; send it back in If-Match to update or delete it.")
+_NESTED_HELP = _(
+    "The ETag of this nested object, and its precondition: when you write it through its "
+    "parent, send back the etag you received with it. A changed object answers 412 naming "
+    "it, an existing one without its etag 428; new objects need none. Where this object "
+    "is the request's own resource the member is ignored: send its ETag in If-Match."
+)
+
 
 class ETagField(serializers.Field):  # type: ignore[type-arg]
     """The object's ETag (``'"7"'``), so list items carry their own tag.
@@ -39,10 +47,7 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
     def __init__(self, **kwargs: Any) -> None:
         kwargs["read_only"] = True
         kwargs.setdefault("source", "*")
-        kwargs.setdefault(
-            "help_text",
-            _("The ETag of this object; send it back in If-Match to update or delete it."),
-        )
+        kwargs.setdefault("help_text", _DEFAULT_HELP)
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> str:
@@ -56,6 +61,8 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
         if is_nested_child(parent):
             self.read_only = False
             self.required = False
+            if self.help_text == _DEFAULT_HELP:
+                self.help_text = _NESTED_HELP
 
     def get_value(self, dictionary: Any) -> Any:
         if self.read_only:

@@ -389,3 +389,23 @@ def test_on_the_lines_own_endpoint_a_body_etag_is_ignored_and_if_match_decides(a
     )
     assert response.status_code == 200, response.content
     assert OrderLine.objects.get(pk=line.pk).qty == 4
+
+
+# -- OpenAPI -----------------------------------------------------------------------------
+
+
+def test_openapi_nested_child_etag_is_accepted_on_input_and_described_as_its_precondition():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    line_etag = components["HandLine"]["properties"]["etag"]
+    assert "readOnly" not in line_etag
+    assert "precondition" in line_etag["description"]
+    assert "412" in line_etag["description"]
+    assert "etag" not in components["HandLine"].get("required", [])
+    # The parent's own etag stays read-only: If-Match is its precondition.
+    assert components["HandOrder"]["properties"]["etag"]["readOnly"] is True
+    nested = components["PatchedNestedOrder"]["properties"]["lines"]
+    assert nested["items"]["$ref"].endswith("/OrderLine")
+    assert "readOnly" not in components["OrderLine"]["properties"]["etag"]
