@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Model
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from django_etag_lock.etags import MalformedHeader, StarType, parse_entity_tags
@@ -45,7 +45,7 @@ def version_from_tag(value: Any) -> int:
     """The version a child's ``etag`` member names; a 400 for what is not an entity-tag."""
     if not isinstance(value, str):
         raise serializers.ValidationError(
-            _gettext('Send the tag exactly as you received it, a quoted string like "7".'),
+            _('Send the tag exactly as you received it, a quoted string like "7".'),
             code="invalid",
         )
     try:
@@ -54,7 +54,7 @@ def version_from_tag(value: Any) -> int:
         raise serializers.ValidationError(str(exc), code="invalid") from exc
     if tags is None or isinstance(tags, StarType):
         raise serializers.ValidationError(
-            _gettext("A nested object needs its own tag as you received it; * is not one."),
+            _("A nested object needs its own tag as you received it; * is not one."),
             code="invalid",
         )
     tag = tags[0]
@@ -277,7 +277,7 @@ def write_children(
             errors.append(
                 {
                     pk_name: [
-                        _gettext("%(model)s %(pk)s is not one of this object's %(field)s.")
+                        _("%(model)s %(pk)s is not one of this object's %(field)s.")
                         % {"model": model._meta.verbose_name, "pk": pk, "field": field_name}
                     ]
                 }
@@ -319,7 +319,7 @@ def _default_requires() -> bool:
 
 
 def child_tag_required_detail(pointer: str) -> str:
-    return _gettext(
+    return _(
         "The nested object at %(pointer)s exists, so writing it needs its etag as you "
         "received it: GET the resource again and send each nested object back with its etag."
     ) % {"pointer": pointer}
@@ -327,11 +327,11 @@ def child_tag_required_detail(pointer: str) -> str:
 
 def child_stale_detail(pointer: str | None) -> str:
     if pointer is None:
-        return _gettext(
+        return _(
             "A nested object has changed since you read it; nothing was written. GET the "
             "resource again, reapply your change and resend it with the new etags."
         )
-    return _gettext(
+    return _(
         "The nested object at %(pointer)s has changed since you read it; nothing was "
         "written. GET the resource again, reapply your change and resend it with the new "
         "etags."
@@ -339,13 +339,13 @@ def child_stale_detail(pointer: str | None) -> str:
 
 
 def child_deleted_detail(pointer: str | None) -> str:
-    return _gettext(
+    return _(
         "The nested object at %(pointer)s was deleted since you read it; nothing was written."
     ) % {"pointer": pointer or "?"}
 
 
 def removal_refused_detail(pointer: str) -> str:
-    return _gettext(
+    return _(
         "This request would delete objects of %(pointer)s by leaving them out, but nothing "
         "checks what you saw of them: their model does not touch this resource, so its "
         "ETag does not cover them. Send them back with their etags to keep them, or delete "
