@@ -113,6 +113,7 @@ def inline_conflicts(
     rows: list[ConflictRow] = []
     for inline_admin_formset in inline_admin_formsets:
         formset = inline_admin_formset.formset
+        model = formset.model
         shown = {
             form.instance.pk: form
             for form in formset.initial_forms
@@ -120,7 +121,6 @@ def inline_conflicts(
         }
         if not shown:
             continue
-        model = formset.model
         current = {obj.pk: obj for obj in model._base_manager.filter(pk__in=list(shown))}
         for pk, form in shown.items():
             token = form.etag_lock_token

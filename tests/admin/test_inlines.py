@@ -134,3 +134,16 @@ def test_a_new_inline_row_needs_no_version(editor, order):
     response = post(editor, order, values, **{"lines-2-sku": "plum", "lines-2-qty": "3"})
     assert response.status_code == 302
     assert OrderLine.objects.get(sku="plum").qty == 3
+
+
+def test_an_inline_row_deleted_elsewhere_refuses_the_whole_save(editor, order):
+    values = opened(editor, order)
+    pear = OrderLine.objects.get(sku="pear")
+    pear.delete()  # someone else; touches the order
+    response = post(editor, order, values, note="mine", **{"lines-0-qty": "4"})
+    assert response.status_code == 200
+    # Django's formset reports the row it cannot find; nothing of the save is written.
+    assert response.context["inline_admin_formsets"][0].formset.errors[1]
+    assert Order.objects.get(pk=order.pk).note == ""
+    assert OrderLine.objects.get(sku="apple").qty == 1
+    assert form_values(response, FORM)["lines-0-qty"] == ["4"]
