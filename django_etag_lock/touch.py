@@ -111,7 +111,7 @@ def bump(model: type[Model], using: str, queryset: QuerySet[Any]) -> int:
     """
     for field in touched_fields(model):
         parents = field.related_model._base_manager.using(using).filter(
-            pk__in=queryset.values(field.attname)
+            **{f"{_target(field)}__in": queryset.values(field.attname)}
         )
         bump(field.related_model, using, parents)
     return int(QuerySet.update(queryset, **_bump_values(model)))
@@ -130,6 +130,11 @@ def _simple(model: type[Model]) -> bool:
 
 def _column(field: Any) -> str:
     return str(field.column)
+
+
+def _target(field: models.ForeignKey[Any, Any]) -> str:
+    """The parent's field a foreign key points at (its pk, or ``to_field``)."""
+    return str(field.target_field.attname)
 
 
 @cache
@@ -159,11 +164,13 @@ def _bump_sql(model: type[Model], using: str, where: str, params: list[Any]) -> 
             bump(
                 parent,
                 using,
-                parent._base_manager.using(using).filter(pk__in=rows.values(field.attname)),
+                parent._base_manager.using(using).filter(
+                    **{f"{_target(field)}__in": rows.values(field.attname)}
+                ),
             )
             continue
         sub = (
-            f"{quote(_column(parent._meta.pk))} IN (SELECT {quote(_column(field))} FROM "
+            f"{quote(_column(field.target_field))} IN (SELECT {quote(_column(field))} FROM "
             f"{quote(model._meta.db_table)} WHERE {where})"
         )
         _bump_sql(parent, using, sub, params)
@@ -193,7 +200,7 @@ def _touch_rows_sql(
     )
     for field, target in zip(touched_fields(model), moved_to, strict=True):
         parent = field.related_model
-        parent_pk = quote(_column(parent._meta.pk))
+        parent_pk = quote(_column(field.target_field))
         conditions: list[str] = []
         params: list[Any] = []
         if target is not None:
@@ -221,9 +228,9 @@ def _parents_query(
     condition = Q()
     pk_list = sorted({pk for pk in pks if pk is not None}, key=repr)
     if pk_list:
-        condition |= Q(pk__in=pk_list)
+        condition |= Q(**{f"{_target(field)}__in": pk_list})
     if rows is not None:
-        condition |= Q(pk__in=rows.values(field.attname))
+        condition |= Q(**{f"{_target(field)}__in": rows.values(field.attname)})
     if not condition:
         return None
     return parent_model._base_manager.using(using).filter(condition)
@@ -276,7 +283,7 @@ def bump_cached_parents(instance: Model, new_parents: Sequence[Any] | None = Non
         if parent is None or VERSION_FIELD not in parent.__dict__:
             continue
         moved_to = new_parents[index] if new_parents is not None else None
-        if moved_to is not None and moved_to != parent.pk:
+        if moved_to is not None and moved_to != getattr(parent, field.target_field.attname):
             continue
         setattr(parent, VERSION_FIELD, getattr(parent, VERSION_FIELD) + 1)
         bump_cached_parents(parent)
@@ -405,7 +412,7 @@ def _on_delete(
         if (
             isinstance(origin, models.Model)
             and isinstance(origin, field.related_model)
-            and origin.pk == parent_pk
+            and getattr(origin, field.target_field.attname) == parent_pk
         ):
             # The parent itself is being deleted (its cascade reached this child).
             continue
@@ -415,7 +422,11 @@ def _on_delete(
                 sender, None, using, [parent_pk if f is field else None for f in fields]
             )
         else:
-            bump(parent, using, parent._base_manager.using(using).filter(pk=parent_pk))
+            bump(
+                parent,
+                using,
+                parent._base_manager.using(using).filter(**{_target(field): parent_pk}),
+            )
     bump_cached_parents(instance)
 
 

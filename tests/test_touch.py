@@ -377,3 +377,29 @@ def test_e012_is_silent_for_a_correct_declaration(apps):
 
 def test_the_test_apps_declarations_pass_the_check():
     assert checks.check_touch_declarations() == []
+
+
+# -- a foreign key with to_field -----------------------------------------------------------
+
+
+def test_a_foreign_key_with_to_field_touches_the_parent_it_names():
+    from tests.testapp.models import Account, Entry
+
+    # pks and codes cross, so touching by the wrong column would hit the other account.
+    first = Account.objects.create(code="2")
+    second = Account.objects.create(code="1")
+    entry = Entry.objects.create(account=first, amount=1)
+    assert (_version(first), _version(second)) == (2, 1)
+    entry.amount = 2
+    entry.save()
+    assert (_version(first), _version(second)) == (3, 1)
+    Entry.objects.filter(pk=entry.pk).update(amount=3)
+    assert (_version(first), _version(second)) == (4, 1)
+    entry = Entry.objects.get(pk=entry.pk)
+    entry.account = second
+    entry.save()
+    assert (_version(first), _version(second)) == (5, 2)
+    Entry.objects.bulk_create([Entry(account=first)])
+    assert (_version(first), _version(second)) == (6, 2)
+    entry.delete()
+    assert (_version(first), _version(second)) == (6, 3)

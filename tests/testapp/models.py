@@ -112,3 +112,20 @@ class Parcel(VersionedModel):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="parcels")
     label = models.CharField(max_length=100)
+
+
+class Account(VersionedModel):
+    """A parent referenced by a non-pk unique field."""
+
+    code = models.CharField(max_length=20, unique=True)
+
+
+class Entry(VersionedModel):
+    """Touches its account through a foreign key with ``to_field``."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, to_field="code", related_name="entries"
+    )
+    amount = models.IntegerField(default=0)
+
+    etag_lock_touch = ("account",)
