@@ -7,7 +7,9 @@ without VersionedQuerySet), ``E011`` (a database-level ``on_delete`` that rewrit
 versioned rows). The DRF integration adds ``W001`` and ``W002``; the admin's own
 ``check()`` adds ``E002`` (django_etag_lock/admin/checks.py). ``E101``-``E109`` validate
 the type and range of each ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist
-(docs/checks.md).
+(docs/checks.md). Parents and children: ``E012`` (an
+``etag_lock_touch`` that names no foreign key to a versioned model), ``W012`` (a DRF
+serializer embedding a versioned child that does not touch its versioned parent).
 """
 
 from __future__ import annotations
@@ -204,6 +206,94 @@ def check_middleware(
                 )
             ]
     return []
+
+
+@checks.register(checks.Tags.models)
+def check_touch_declarations(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E012: ``etag_lock_touch`` names something that is not a foreign key to a versioned model."""
+    from django.db import models
+
+    from django_etag_lock.touch import TOUCH_ATTRIBUTE, _is_versioned, declared_touch
+
+    errors: list[checks.CheckMessage] = []
+    configs = app_configs if app_configs is not None else apps.get_app_configs()
+    for config in configs:
+        for model in config.get_models():
+            for name in declared_touch(model):
+                label = model._meta.label
+                try:
+                    field = model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    problem = f"has no field {name!r}"
+                else:
+                    target = getattr(field, "related_model", None)
+                    if not isinstance(field, models.ForeignKey):
+                        problem = f"names {name!r}, which is not a ForeignKey or OneToOneField"
+                    elif not isinstance(target, type) or not _is_versioned(target):
+                        problem = (
+                            f"names {name!r}, whose target {getattr(target, '__name__', target)} "
+                            "is not a VersionedModel, so it has no version to bump"
+                        )
+                    else:
+                        continue
+                errors.append(
+                    checks.Error(
+                        f"{label}.{TOUCH_ATTRIBUTE} {problem}; writes of {label} do not "
+                        "touch that parent.",
+                        hint=f"List the names of {label}'s foreign keys to versioned parents "
+                        f'in {TOUCH_ATTRIBUTE}, e.g. {TOUCH_ATTRIBUTE} = ("order",).',
+                        obj=model,
+                        id="django_etag_lock.E012",
+                    )
+                )
+    return errors
+
+
+@checks.register(checks.Tags.urls)
+def check_nested_children(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """W012: a view's serializer embeds a versioned child that does not touch its parent."""
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    view_classes = list(dict.fromkeys(_view_classes(get_resolver().url_patterns)))
+    integration = sys.modules.get("django_etag_lock.rest_framework")
+    if integration is None:
+        return []
+    from django_etag_lock.rest_framework.nested import untouched_embeds
+
+    warnings: list[checks.CheckMessage] = []
+    reported: set[tuple[Any, str]] = set()
+    for view_class in view_classes:
+        if not issubclass(view_class, integration.ETagLockMixin):
+            continue
+        serializer_class = getattr(view_class, "serializer_class", None)
+        if not isinstance(serializer_class, type) or (serializer_class, "") in reported:
+            continue
+        reported.add((serializer_class, ""))
+        try:
+            serializer = serializer_class()
+        except Exception:  # needs a request or arguments: nothing to inspect statically
+            continue
+        name = f"{serializer_class.__module__}.{serializer_class.__qualname__}"
+        for path, parent, child, foreign_key in untouched_embeds(serializer):
+            warnings.append(
+                checks.Warning(
+                    f"{name}.{path} embeds {child._meta.label} in the representation of "
+                    f"{parent._meta.label}, but {child._meta.label} does not touch "
+                    f"{parent._meta.label}: a change to an embedded {child.__name__} leaves "
+                    f"the {parent.__name__}'s ETag as it was, so If-None-Match answers 304 "
+                    "over it and If-Match passes over it.",
+                    hint=f'Declare etag_lock_touch = ("{foreign_key}",) on {child.__name__} '
+                    f"so its writes bump the {parent.__name__}'s version, or stop embedding "
+                    "it. See docs/children.md.",
+                    obj=name,
+                    id="django_etag_lock.W012",
+                )
+            )
+    return warnings
 
 
 # -- settings ---------------------------------------------------------------------------

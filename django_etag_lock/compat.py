@@ -278,6 +278,20 @@ def database_on_delete_operation(on_delete: Any) -> str | None:
     return operation if isinstance(operation, str) else None
 
 
+def cached_related(instance: Model, field: Any) -> Model | None:
+    """The related instance ``instance`` holds for the forward relation ``field``, if loaded.
+
+    ``Field.is_cached(instance)`` and ``Field.get_cached_value(instance)`` of
+    ``FieldCacheMixin`` (undocumented): what ``instance.order`` reads before it queries.
+    Used by touch (docs/children.md) to advance the in-memory version of a parent that a
+    child holds, without loading one it does not. Django 5.2, 6.0, 6.1.
+    """
+    if not field.is_cached(instance):
+        return None
+    related: Model | None = field.get_cached_value(instance)
+    return related
+
+
 # -- DRF ------------------------------------------------------------------------------
 
 

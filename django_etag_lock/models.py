@@ -17,7 +17,7 @@ from django.db.models import F
 from django.db.models.signals import class_prepared
 from django.utils.translation import gettext_lazy as _
 
-from django_etag_lock import compat, fastsave
+from django_etag_lock import compat, fastsave, touch
 from django_etag_lock.conf import conf
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.querysets import (
@@ -131,6 +131,9 @@ class VersionedModel(models.Model):
     # The base manager of every concrete subclass (see _use_versioned_base_manager).
     _etag_lock_base_manager: ClassVar[VersionedManager] = VersionedManager()
 
+    etag_lock_touch: ClassVar[tuple[str, ...]] = ()
+    """Foreign keys whose target rows every write of this model touches (docs/children.md)."""
+
     class Meta:
         abstract = True
 
@@ -170,13 +173,16 @@ class VersionedModel(models.Model):
                     if f.attname in self.__dict__ and not f.primary_key
                 } | {VERSION_FIELD}
         using = using or router.db_for_write(type(self), instance=self)
+        touching = touch.touches(type(self)) and update_fields != set()
         before = self.__dict__.copy()
         try:
-            if self._meta.parents and connections[using].in_atomic_block:
-                # Several tables: inside a caller's transaction, a savepoint undoes a
-                # parent row written before the version check failed, so their
-                # transaction lives on.
+            if touching or (self._meta.parents and connections[using].in_atomic_block):
+                # Several tables (parent tables, or the parents this row touches): inside
+                # a caller's transaction, a savepoint undoes what was written before the
+                # version check failed, so their transaction lives on.
                 with transaction.atomic(using=using):
+                    if touching:
+                        new_parents = touch.touch_for_save(self, using, update_fields)
                     super().save(
                         force_insert=force_insert,
                         force_update=force_update,
@@ -203,7 +209,7 @@ class VersionedModel(models.Model):
             # auto_now have already written to it), so a retry fails the same way.
             self.__dict__.clear()
             self.__dict__.update(before)
-            if self._meta.parents:
+            if self._meta.parents or touching:
                 raise after_savepoint(error, using) from error.__cause__
             if connections[using].in_atomic_block and not error.transaction_aborted:
                 # Django marks the caller's transaction for rollback on any error in
@@ -213,6 +219,8 @@ class VersionedModel(models.Model):
                 # TransactionManagementError, so this never revives a broken one.)
                 transaction.set_rollback(False, using=using)
             raise
+        if touching:
+            touch.bump_cached_parents(self, new_parents)
 
     save.alters_data = True  # type: ignore[attr-defined]
 
@@ -295,6 +303,20 @@ class VersionedModel(models.Model):
     def delete(
         self, using: str | None = None, keep_parents: bool = False
     ) -> tuple[int, dict[str, int]]:
+        if self.pk is not None and touch.touches(type(self)):
+            using = using or router.db_for_write(type(self), instance=self)
+            # Parents first (locks top down), in one transaction with the delete, so a
+            # stale delete leaves them untouched.
+            with transaction.atomic(using=using), touch.touched(self):
+                touch.touch_for_delete(self, using)
+                result = self._delete_checked(using, keep_parents)
+            touch.bump_cached_parents(self)
+            return result
+        return self._delete_checked(using, keep_parents)
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
+    def _delete_checked(self, using: str | None, keep_parents: bool) -> tuple[int, dict[str, int]]:
         if unchecked_reason() is not None or self.pk is None:
             if self.pk is not None:
                 log_unchecked_write(type(self), "delete", f"pk={self.pk!r}")
@@ -324,8 +346,6 @@ class VersionedModel(models.Model):
                 return super().delete(using=using, keep_parents=keep_parents)
         except StaleObjectError as error:
             raise after_savepoint(error, using) from error.__cause__
-
-    delete.alters_data = True  # type: ignore[attr-defined]
 
     @classmethod
     def from_db(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import F, QuerySet
 
-from django_etag_lock import compat
+from django_etag_lock import compat, touch
 from django_etag_lock.exceptions import (
     ObjectDeletedError,
     StaleObjectError,
@@ -252,7 +252,14 @@ class VersionedQuerySet(QuerySet[_M]):
                 "compare-and-set, or the unchecked() context for trusted jobs."
             )
         kwargs[VERSION_FIELD] = F(VERSION_FIELD) + 1
-        return super().update(**kwargs)
+        if not touch.touches_on_update(self.model):
+            return super().update(**kwargs)
+        using = self._write_db()
+        with transaction.atomic(using=using):
+            after = touch.touch_for_queryset(self, using, kwargs)
+            updated = super().update(**kwargs)
+            touch.touch_after_update(self.model, using, after)
+        return updated
 
     update.alters_data = True  # type: ignore[attr-defined]
 
@@ -358,6 +365,31 @@ class VersionedQuerySet(QuerySet[_M]):
                 "fields: name the fields to write; the version is compared and bumped "
                 "by itself."
             )
+        if touch.touches(self.model) and objs:
+            # Parents first, then the rows (locks top down); one transaction for both.
+            using = self._write_db()
+            with transaction.atomic(using=using):
+                touch.touch_for_objects(self.model, objs, using, field_names, stored=True)
+                with touch.suppressed():
+                    try:
+                        return self._bulk_update(objs, field_names, batch_size, all_or_nothing)
+                    except StaleObjectsError as error:
+                        if not error.updated:
+                            raise
+                        partial = error
+            # Some rows were fresh and written: keep them and their parents' touches.
+            raise partial
+        return self._bulk_update(objs, field_names, batch_size, all_or_nothing)
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
+
+    def _bulk_update(
+        self,
+        objs: tuple[_M, ...],
+        field_names: list[str],
+        batch_size: int | None,
+        all_or_nothing: bool,
+    ) -> int:
         if unchecked_reason() is not None:
             updated = super().bulk_update(objs, field_names, batch_size=batch_size)
             for obj in objs:
@@ -406,8 +438,6 @@ class VersionedQuerySet(QuerySet[_M]):
         if stale:
             raise StaleObjectsError(stale, updated)
         return updated
-
-    bulk_update.alters_data = True  # type: ignore[attr-defined]
 
     def _checked_bulk_update(
         self,
@@ -473,6 +503,8 @@ class VersionedQuerySet(QuerySet[_M]):
     ) -> list[_M]:
         """Like ``bulk_create()``; an upsert also bumps the version of every row it updates.
 
+        A model that touches its parents (``etag_lock_touch``) touches theirs first.
+
         With ``update_conflicts=True`` the conflict clause sets
         ``version = <table>.version + 1`` in the same statement, so every ETag and
         instance read before the upsert is stale. ``version`` in ``update_fields`` is
@@ -485,14 +517,23 @@ class VersionedQuerySet(QuerySet[_M]):
                 f"bulk_create(update_conflicts=True) on {self.model._meta.label} bumps "
                 "'version' of every row it updates; leave it out of update_fields."
             )
-        created = super().bulk_create(
-            objs,
-            batch_size=batch_size,
-            ignore_conflicts=ignore_conflicts,
-            update_conflicts=update_conflicts,
-            update_fields=update_fields,
-            unique_fields=unique_fields,
-        )
+        options: dict[str, Any] = {
+            "batch_size": batch_size,
+            "ignore_conflicts": ignore_conflicts,
+            "update_conflicts": update_conflicts,
+            "update_fields": update_fields,
+            "unique_fields": unique_fields,
+        }
+        if touch.touches(self.model):
+            # A child that touches its parents touches them first (locks top down), in
+            # one transaction with the insert.
+            objs = list(objs)
+            using = self._write_db()
+            with transaction.atomic(using=using):
+                touch.touch_for_objects(self.model, objs, using, None, stored=False)
+                created = super().bulk_create(objs, **options)
+        else:
+            created = super().bulk_create(objs, **options)
         if update_conflicts:
             for obj in created:
                 forget_version(obj)

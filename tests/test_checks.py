@@ -145,6 +145,30 @@ def test_call_command_check_fires_every_id(apps, settings, monkeypatch):
         assert f"django_etag_lock.{check_id}" in output
 
 
+# -- W012 (parents and children) ------------------------------------------------------
+
+
+def test_w012_a_serializer_embedding_a_versioned_child_that_does_not_touch_its_parent():
+    messages = checks.check_nested_children()
+    assert [m.id for m in messages] == ["django_etag_lock.W012"]
+    (message,) = messages
+    assert message.obj == "tests.testapp.views.NestedOrderSerializer"
+    assert "NestedOrderSerializer.parcels embeds testapp.Parcel" in message.msg
+    assert 'etag_lock_touch = ("order",) on Parcel' in message.hint
+
+
+def test_w012_is_silent_for_children_that_touch(settings):
+    # HandOrderSerializer embeds only lines, which touch the order.
+    settings.ROOT_URLCONF = "tests.urls_children"
+    assert checks.check_nested_children() == []
+
+
+def test_call_command_check_fires_w012(settings):
+    with pytest.raises(SystemCheckError) as excinfo:
+        call_command("check", fail_level="WARNING", databases=[])
+    assert "django_etag_lock.W012" in str(excinfo.value)
+
+
 # -- without DRF ----------------------------------------------------------------------
 
 _WITHOUT_DRF = """

@@ -490,3 +490,18 @@ def test_outermost_execute_wrapper_runs_outside_installed_wrappers_and_is_remove
 def test_local_concrete_fields_are_the_tables_columns_in_order():
     names = [f.attname for f in compat.local_concrete_fields(Book)]
     assert names == ["id", "version", "title", "pages", "updated_at"]
+
+
+def test_cached_related_reads_only_a_loaded_forward_relation():
+    from tests.testapp.models import Order, OrderLine
+
+    order = Order.objects.create(reference="c")
+    line = OrderLine.objects.create(order=order, sku="x")
+    field = OrderLine._meta.get_field("order")
+    assert compat.cached_related(line, field) is order
+    fresh = OrderLine.objects.get(pk=line.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert compat.cached_related(fresh, field) is None
+    assert ctx.captured_queries == []
+    assert inspect.signature(field.is_cached).parameters.keys() == {"instance"}
+    assert inspect.signature(field.get_cached_value).parameters.keys() >= {"instance"}

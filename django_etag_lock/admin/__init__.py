@@ -18,6 +18,9 @@ editor saw:
 - **Actions** (:mod:`.actions`): each changelist row carries the version it showed;
   selected rows that changed since are left out (locked while the action runs) and
   named; ``delete_selected`` deletes each row with a compare-and-set.
+- **Inlines** (:mod:`.inlines`): ``VersionedTabularInline``/``VersionedStackedInline``
+  rows carry their own version; a stale inline row makes the whole save lose, and the
+  conflict names it and what changed.
 - **Conflict report** (:mod:`.conflicts`): the warning and the table, built by
   :class:`ConflictReport`, which an admin can replace (``conflict_report_class``).
 
@@ -30,6 +33,11 @@ from __future__ import annotations
 
 from django_etag_lock.admin.actions import SEEN_FIELD
 from django_etag_lock.admin.conflicts import Conflict, ConflictReport, ConflictRow, History
+from django_etag_lock.admin.inlines import (
+    VersionedInlineMixin,
+    VersionedStackedInline,
+    VersionedTabularInline,
+)
 from django_etag_lock.admin.options import VersionedAdminMixin, VersionedModelAdmin
 
 __all__ = [
@@ -39,5 +47,8 @@ __all__ = [
     "ConflictRow",
     "History",
     "VersionedAdminMixin",
+    "VersionedInlineMixin",
     "VersionedModelAdmin",
+    "VersionedStackedInline",
+    "VersionedTabularInline",
 ]

@@ -4,6 +4,7 @@ nothing and comes back with the conflict, keeping the editor's values."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from django.contrib.admin import helpers
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 
 from django_etag_lock import compat
 from django_etag_lock.admin.base import VersionedAdminBase, csrf_protect_m, versioned_form
@@ -117,10 +120,32 @@ class ChangeFormMixin(VersionedAdminBase):
                 changes=state.changes,
                 overwrite_token=state.overwrite_token,
             )
+            conflict = _with_inlines(
+                self.get_conflict_report(request), conflict, context.get("inline_admin_formsets")
+            )
             extend_response(
                 response, self.etag_lock_change_form_template, etag_lock_conflict=conflict
             )
         return response
+
+
+def _with_inlines(report: Any, conflict: Any, inline_admin_formsets: Any) -> Any:
+    """``conflict`` naming the inline rows that changed meanwhile, and their changes."""
+    from django_etag_lock.admin.inlines import inline_conflicts
+
+    if not inline_admin_formsets:
+        return conflict
+    names, rows = inline_conflicts(report, inline_admin_formsets)
+    if not names:
+        return conflict
+    headline = _(
+        "%(headline)s Changed meanwhile as well: %(rows)s. Nothing was saved; reload the "
+        "page to start from the current version of every row."
+    ) % {"headline": conflict.headline, "rows": get_text_list(names, _("and"))}
+    # The "save over" button would resubmit the inline rows' old versions: reload instead.
+    return dataclasses.replace(
+        conflict, headline=headline, rows=[*conflict.rows, *rows], overwrite_token=None
+    )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ HTTP exceptions in DRF's style (class attributes ``status_code``, ``default_deta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import Model
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +36,8 @@ class PreconditionError(APIException):
     ``reason`` is the stable machine code (``etags.Decision.reason``, or
     ``concurrent-write`` / ``concurrent-delete`` for a race lost after the check);
     ``header`` names the request header that decided; ``instance`` is the row as it is
-    now, when known (its tag goes into a 412 for callers allowed to read it).
+    now, when known (its tag goes into a 412 for callers allowed to read it); ``errors``
+    names nested children by JSON pointer (docs/children.md).
     """
 
     problem_type: ClassVar[str] = problems.PROBLEM_TYPE_PRECONDITION_FAILED
@@ -50,11 +51,13 @@ class PreconditionError(APIException):
         reason: str | None = None,
         header: str | None = None,
         instance: Model | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(detail, code)
         self.reason: str = reason or str(self.default_code)
         self.header = header
         self.instance = instance
+        self.errors = errors
 
 
 class PreconditionFailed(PreconditionError):

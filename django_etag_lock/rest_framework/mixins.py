@@ -61,6 +61,7 @@ from django_etag_lock.rest_framework.exceptions import (
     NotModified,
     PreconditionError,
     PreconditionFailed,
+    PreconditionRequired,
     UniqueConflict,
     WrittenThenFailed,
 )
@@ -199,6 +200,15 @@ def declared_model(view_class: type[Any]) -> type[Model] | None:
     return model if isinstance(model, type) and issubclass(model, Model) else None
 
 
+def _same_row(exc: StaleObjectError, instance: Model | None) -> bool:
+    """Whether ``exc`` is about ``instance``'s row (not a nested child's)."""
+    return (
+        instance is not None
+        and exc.model._meta.concrete_model is type(instance)._meta.concrete_model
+        and str(exc.pk) == str(instance.pk)
+    )
+
+
 def _not_versioned(view: type[Any], model: type[Model]) -> ImproperlyConfigured:
     return ImproperlyConfigured(
         f"{view.__module__}.{view.__qualname__} uses ETagLockMixin, but its model "
@@ -245,6 +255,8 @@ class ETagLockMixin(_ViewBase):
     etag_lock_version: int | None = None
     """The version the request's preconditions were evaluated against."""
     _etag_lock_not_modified: bool = False
+    etag_lock_serializer: serializers.BaseSerializer[Any] | None = None
+    """The serializer of the request body (set per request); nested children are others."""
 
     schema = ETagLockSchema()
 
@@ -464,6 +476,61 @@ class ETagLockMixin(_ViewBase):
             instance=instance,
         )
 
+    # -- nested children (docs/children.md) ------------------------------------------
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        serializer = super().get_serializer(*args, **kwargs)
+        if "data" in kwargs and self.etag_lock_serializer is None:
+            self.etag_lock_serializer = serializer
+        return serializer
+
+    def etag_lock_child_pointer(self, model: type[Model], pk: Any) -> str | None:
+        """The JSON pointer of the request body's nested ``model`` row ``pk``, if it has one."""
+        from django_etag_lock.rest_framework.nested import child_pointer
+
+        serializer = self.etag_lock_serializer
+        if serializer is None:
+            return None
+        return child_pointer(serializer, self.request.data, model, pk)
+
+    def _etag_lock_check_removals(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        """Refuse to delete children by omission where nothing checks what the client saw."""
+        from django_etag_lock.rest_framework.nested import (
+            removal_refused_detail,
+            unchecked_removals,
+        )
+
+        instance = serializer.instance
+        if not isinstance(instance, Model):
+            return
+        removals = unchecked_removals(serializer, instance, self.request.data)
+        if removals:
+            raise PreconditionRequired(
+                removal_refused_detail(removals[0][0]),
+                reason="child-removal-unchecked",
+                errors=[{"pointer": pointer, "ids": ids} for pointer, ids in removals],
+            )
+
+    def child_conflict_exception(self, exc: StaleObjectError) -> PreconditionFailed:
+        """The 412 for a nested child whose tag was stale (or that lost a race)."""
+        from django_etag_lock.rest_framework.nested import (
+            child_deleted_detail,
+            child_stale_detail,
+        )
+
+        pointer = self.etag_lock_child_pointer(exc.model, exc.pk)
+        error: dict[str, Any] = {"pointer": pointer} if pointer else {}
+        mine = self.etag_lock_object
+        if exc.current_version is None:
+            return PreconditionFailed(
+                child_deleted_detail(pointer), reason="child-deleted", errors=[error]
+            )
+        if mine is None or self.etag_lock_can_read(mine):
+            error["current_etag"] = make_etag(exc.current_version)
+        return PreconditionFailed(
+            child_stale_detail(pointer), reason="child-precondition-failed", errors=[error]
+        )
+
     # -- writes -----------------------------------------------------------------------
 
     def _etag_lock_model(self) -> type[Model]:
@@ -610,6 +677,8 @@ class ETagLockMixin(_ViewBase):
         """The 412 for a compare-and-set lost after the preconditions passed."""
         current = None
         mine = self.etag_lock_object
+        if self.etag_lock_serializer is not None and not _same_row(exc, mine):
+            return self.child_conflict_exception(exc)
         if mine is not None and exc.model is type(mine) and exc.pk == mine.pk:
             current = self._etag_lock_reload(exc)
         return PreconditionFailed(
@@ -667,6 +736,8 @@ class ETagLockMixin(_ViewBase):
         assert isinstance(instance, Model)
         self._etag_lock_pin(instance)
         self._etag_lock_strip_version(serializer)
+        # Children removed by omission that nothing checks: 428 before anything is written.
+        self._etag_lock_check_removals(serializer)
         update = super().perform_update  # type: ignore[misc]
         self._etag_lock_perform("update", update, serializer, instance, serializer)
         if isinstance(serializer.instance, Model):

@@ -52,7 +52,7 @@ class NotModifiedResponse(Response):
 
 def problem_body(exc: PreconditionError, instance: str) -> dict[str, Any]:
     """The problem details of ``exc`` (``instance`` is the request path), no ``current``."""
-    return problems.problem_details(
+    body = problems.problem_details(
         type=exc.problem_type,
         title=exc.title,
         status=exc.status_code,
@@ -63,6 +63,9 @@ def problem_body(exc: PreconditionError, instance: str) -> dict[str, Any]:
         # A 409 names the unique fields (empty when the database did not say which).
         fields=list(exc.fields) if isinstance(exc, UniqueConflict) else None,
     )
+    if exc.errors:
+        body["errors"] = exc.errors
+    return body
 
 
 def problem_headers(exc: PreconditionError) -> dict[str, str]:

@@ -16,9 +16,16 @@ from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest
 from django.urls import path
 
-from django_etag_lock.admin import ConflictReport, History, VersionedAdminMixin, VersionedModelAdmin
+from django_etag_lock.admin import (
+    ConflictReport,
+    History,
+    VersionedAdminMixin,
+    VersionedModelAdmin,
+    VersionedStackedInline,
+    VersionedTabularInline,
+)
 from django_etag_lock.changes import FieldChange
-from tests.testapp.models import Book, Restaurant, Shelf, ShelfItem
+from tests.testapp.models import Book, Order, OrderLine, Parcel, Restaurant, Shelf, ShelfItem
 
 
 class OwnBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -201,6 +208,23 @@ class ReportHookAdmin(VersionedModelAdmin):
         return report
 
 
+class OrderLineInline(VersionedTabularInline):
+    model = OrderLine
+    fields = ["sku", "qty"]
+    extra = 1
+
+
+class ParcelInline(VersionedStackedInline):
+    model = Parcel
+    fields = ["label"]
+    extra = 0
+
+
+class OrderAdmin(VersionedModelAdmin):
+    fields = ["reference", "note"]
+    inlines = [OrderLineInline, ParcelInline]
+
+
 def _site(name: str, registrations: dict[type, type]) -> admin.AdminSite:
     site = admin.AdminSite(name=name)
     for model, model_admin in registrations.items():
@@ -222,6 +246,7 @@ SITES = {
     "behindthelock": _site("behindthelock", {Customer: BehindTheLockCustomerAdmin}),
     "lockprobe": _site("lockprobe", {Customer: LockProbeCustomerAdmin}),
     "reporthook": _site("reporthook", {Customer: ReportHookAdmin}),
+    "orders": _site("orders", {Order: OrderAdmin, OrderLine: VersionedModelAdmin}),
 }
 
 

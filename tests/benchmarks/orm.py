@@ -18,6 +18,10 @@ from tests.benchmarks.benchapp.models import (
     GrowthSmall,
     Item,
     PlainItem,
+    QuietChild,
+    TouchingChild,
+    TouchingGrandchild,
+    TouchParent,
     WideOne,
     WideOnePlain,
     WideTwenty,
@@ -343,3 +347,61 @@ def bench_growth(scale: Scale) -> Group:
         target=Target(f"table of {large}", 0.9, "no growth with table size (>= 0.9x)"),
         notes=f"{scale.growth_sample} random rows of each table, written in turn.",
     )
+
+
+def bench_touch(scale: Scale) -> list[Group]:
+    parent = TouchParent.objects.create(title="touch")
+    quiet = QuietChild.objects.create(parent=parent)
+    touching = TouchingChild.objects.create(parent=parent)
+    # The grandchild's own chain: its touches would make ``touching`` stale.
+    leaf = TouchingGrandchild.objects.create(child=TouchingChild.objects.create(parent=parent))
+    # Fresh instances without cached parents, as a child endpoint loads them.
+    objs: dict[str, Any] = {
+        "quiet": QuietChild.objects.get(pk=quiet.pk),
+        "touching": TouchingChild.objects.get(pk=touching.pk),
+        "leaf": TouchingGrandchild.objects.get(pk=leaf.pk),
+    }
+
+    def saver(key: str, atomic: bool = False) -> Any:
+        obj = objs[key]
+
+        def op(i: int) -> None:
+            obj.pages = i
+            if atomic:
+                with transaction.atomic():
+                    obj.save()
+            else:
+                obj.save()
+
+        return op
+
+    in_transaction = compare(
+        "orm-touch-atomic",
+        "ORM: the same saves inside transaction.atomic() (as DRF writes and ATOMIC_REQUESTS run)",
+        [
+            Case("child save() in atomic, no touch", saver("quiet", True), role="baseline"),
+            Case("child save() in atomic, touches its parent", saver("touching", True)),
+            Case(
+                "grandchild save() in atomic, touches child and grandparent",
+                saver("leaf", True),
+            ),
+        ],
+        rounds=scale.rounds,
+        iterations=scale.iterations,
+        notes="Inside a transaction touching costs the UPDATEs and a savepoint.",
+    )
+    return [
+        in_transaction,
+        compare(
+            "orm-touch",
+            "ORM: save() of a child, touching its parent (etag_lock_touch) or not",
+            [
+                Case("child save(), no touch", saver("quiet"), role="baseline"),
+                Case("child save(), touches its parent", saver("touching")),
+                Case("grandchild save(), touches child and grandparent", saver("leaf")),
+            ],
+            rounds=scale.rounds,
+            iterations=scale.iterations,
+            notes="Touching adds one UPDATE per ancestor and a transaction around the save.",
+        ),
+    ]

@@ -14,6 +14,8 @@ SHORT = {
     "orm-delete": "ORM delete()",
     "orm-cas": "ORM queryset update",
     "orm-bulk-update": "ORM bulk_update()",
+    "orm-touch": "ORM child save() touching its parent",
+    "orm-touch-atomic": "ORM child save() touching its parent, in atomic()",
     "orm-growth": "ORM write vs table size",
     "drf-get": "DRF GET",
     "drf-get-patch": "DRF GET + PATCH",

@@ -39,6 +39,7 @@ SUITES: dict[str, Callable[[Scale], Group | list[Group] | None]] = {
     "orm-delete": orm.bench_delete,
     "orm-cas": orm.bench_compare_and_set,
     "orm-bulk-update": orm.bench_bulk_update,
+    "orm-touch": orm.bench_touch,
     "drf": drf.bench_drf,
     "orm-growth": orm.bench_growth,
     "http": http_load.bench_http,

@@ -249,6 +249,7 @@ _DRF_OVERRIDES = {
     "perform_destroy",
     "handle_exception",
     "finalize_response",
+    "get_serializer",
     "schema",
     # adrf's async counterparts (docs/async.md).
     "aget_object",

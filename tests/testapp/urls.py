@@ -18,6 +18,10 @@ router.register("writable-version-books", views.WritableVersionBookViewSet, base
 router.register("guarded-books", views.GuardedBookViewSet, basename="guarded-book")
 router.register("write-only-books", views.WriteOnlyBookViewSet, basename="write-only-book")
 router.register("shelves", views.ShelfViewSet, basename="shelf")
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("optional-tag-orders", views.OptionalTagOrderViewSet, basename="optional-tag-order")
+router.register("hand-orders", views.HandOrderViewSet, basename="hand-order")
+router.register("order-lines", views.OrderLineViewSet, basename="order-line")
 router.register("plain-customers", views.PlainCustomerViewSet, basename="plain-customer")
 
 # adrf's router maps each route to the async action (aretrieve, partial_aupdate, ...).

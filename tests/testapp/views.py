@@ -6,6 +6,7 @@ from typing import Any
 
 from customers.api import CustomerSerializer
 from customers.models import Customer
+from drf_writable_nested.serializers import WritableNestedModelSerializer
 from rest_framework import generics, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -15,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ModelViewSet
 
 from django_etag_lock.rest_framework import ETagField, ETagLockMixin, ETagLockModelViewSet
-from tests.testapp.models import Book, PlainBook, Shelf, ShelfItem
+from django_etag_lock.rest_framework.nested import write_children
+from tests.testapp.models import Book, Order, OrderLine, Parcel, PlainBook, Shelf, ShelfItem
 
 
 class BookSerializer(serializers.ModelSerializer[Book]):
@@ -151,3 +153,88 @@ class UnversionedViewSet(ETagLockModelViewSet):
 
     queryset = PlainBook.objects.all()
     serializer_class = PlainBookSerializer
+
+
+# -- parents and children (tests/test_children.py, docs/children.md) --------------------
+
+
+class OrderLineSerializer(serializers.ModelSerializer[OrderLine]):
+    etag = ETagField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "sku", "qty", "version", "etag"]
+
+
+class ParcelSerializer(serializers.ModelSerializer[Parcel]):
+    etag = ETagField()
+
+    class Meta:
+        model = Parcel
+        fields = ["id", "label", "etag"]
+
+
+class NestedOrderSerializer(WritableNestedModelSerializer):  # type: ignore[misc]
+    """drf-writable-nested: lines (touch the order) and parcels (do not)."""
+
+    lines = OrderLineSerializer(many=True, required=False)
+    parcels = ParcelSerializer(many=True, required=False)
+    etag = ETagField()
+
+    class Meta:
+        model = Order
+        fields = ["id", "reference", "note", "lines", "parcels", "version", "etag"]
+
+
+class HandLineSerializer(serializers.ModelSerializer[OrderLine]):
+    id = serializers.IntegerField(required=False)
+    etag = ETagField()
+
+    class Meta:
+        model = OrderLine
+        fields = ["id", "sku", "qty", "etag"]
+
+
+class HandOrderSerializer(serializers.ModelSerializer[Order]):
+    """A hand-written nested update() through write_children()."""
+
+    lines = HandLineSerializer(many=True, required=False)
+    etag = ETagField()
+
+    class Meta:
+        model = Order
+        fields = ["id", "reference", "note", "lines", "etag"]
+
+    def create(self, validated_data: dict[str, Any]) -> Order:
+        lines = validated_data.pop("lines", None)
+        order = super().create(validated_data)
+        write_children(self, order, "lines", lines)
+        return order
+
+    def update(self, instance: Order, validated_data: dict[str, Any]) -> Order:
+        lines = validated_data.pop("lines", None)
+        instance = super().update(instance, validated_data)
+        write_children(self, instance, "lines", lines, remove_missing=True)
+        return instance
+
+
+class OrderViewSet(ETagLockModelViewSet):
+    queryset = Order.objects.all()
+    serializer_class = NestedOrderSerializer
+    renderer_classes = [JSONRenderer]
+
+
+class OptionalTagOrderViewSet(OrderViewSet):
+    etag_lock_require_if_match = False
+
+
+class HandOrderViewSet(ETagLockModelViewSet):
+    queryset = Order.objects.all()
+    serializer_class = HandOrderSerializer
+    renderer_classes = [JSONRenderer]
+
+
+class OrderLineViewSet(ETagLockModelViewSet):
+    queryset = OrderLine.objects.all()
+    serializer_class = OrderLineSerializer
+    renderer_classes = [JSONRenderer]

@@ -59,3 +59,35 @@ class GrowthLarge(VersionedModel):
 
     title = models.CharField(max_length=200)
     pages = models.IntegerField(default=0)
+
+
+# -- touch (docs/children.md): the cost of a child write bumping its parents -------------
+
+
+class TouchParent(VersionedModel):
+    title = models.CharField(max_length=200)
+
+
+class QuietChild(VersionedModel):
+    """Baseline: a versioned child that does not touch its parent."""
+
+    parent = models.ForeignKey(TouchParent, on_delete=models.CASCADE, related_name="quiet")
+    pages = models.IntegerField(default=0)
+
+
+class TouchingChild(VersionedModel):
+    """Touches its parent: one more UPDATE per write, in one transaction."""
+
+    parent = models.ForeignKey(TouchParent, on_delete=models.CASCADE, related_name="touching")
+    pages = models.IntegerField(default=0)
+
+    etag_lock_touch = ("parent",)
+
+
+class TouchingGrandchild(VersionedModel):
+    """Touches a child that touches its parent: two more UPDATEs per write."""
+
+    child = models.ForeignKey(TouchingChild, on_delete=models.CASCADE, related_name="leaves")
+    pages = models.IntegerField(default=0)
+
+    etag_lock_touch = ("child",)
