@@ -421,6 +421,28 @@ class Reason(enum.StrEnum):
         (409,),
         "a concurrent write took a unique value this write needs; nothing was written",
     )
+    CHILD_PRECONDITION_FAILED = (
+        "child-precondition-failed",
+        (412,),
+        "a nested child's etag does not match the child's current version; nothing was written",
+    )
+    CHILD_DELETED = (
+        "child-deleted",
+        (412,),
+        "a nested child the request names was deleted since the client read it; nothing "
+        "was written",
+    )
+    CHILD_ETAG_MISSING = (
+        "child-etag-missing",
+        (428,),
+        "an existing nested child is changed without its etag; nothing was written",
+    )
+    CHILD_REMOVAL_UNCHECKED = (
+        "child-removal-unchecked",
+        (428,),
+        "children left out of a nested list would be deleted, but nothing vouches for what "
+        "the client saw of them (the child does not touch its parent); nothing was written",
+    )
     WRITTEN_THEN_FAILED = (
         "written-then-failed",
         (500,),

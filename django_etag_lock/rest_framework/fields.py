@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from django_etag_lock.conf import conf
-from django_etag_lock.etags import make_etag
+from django_etag_lock.etags import Reason, make_etag
 from django_etag_lock.querysets import VERSION_FIELD
 from django_etag_lock.rest_framework.exceptions import PreconditionFailed, PreconditionRequired
 from django_etag_lock.rest_framework.mixins import ETagLockMixin
@@ -97,7 +97,7 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
             return serializers.empty
         raise PreconditionRequired(
             child_tag_required_detail(pointer or str(self.field_name)),
-            reason="child-etag-missing",
+            reason=Reason.CHILD_ETAG_MISSING,
             errors=[{"pointer": pointer}] if pointer else None,
         )
 
@@ -108,7 +108,7 @@ class ETagField(serializers.Field):  # type: ignore[type-arg]
             pointer = view.etag_lock_child_pointer(model, pk)
         return PreconditionFailed(
             child_deleted_detail(pointer),
-            reason="child-deleted",
+            reason=Reason.CHILD_DELETED,
             errors=[{"pointer": pointer}] if pointer else None,
         )
 

@@ -507,7 +507,7 @@ class ETagLockMixin(_ViewBase):
         if removals:
             raise PreconditionRequired(
                 removal_refused_detail(removals[0][0]),
-                reason="child-removal-unchecked",
+                reason=Reason.CHILD_REMOVAL_UNCHECKED,
                 errors=[{"pointer": pointer, "ids": ids} for pointer, ids in removals],
             )
 
@@ -523,12 +523,12 @@ class ETagLockMixin(_ViewBase):
         mine = self.etag_lock_object
         if exc.current_version is None:
             return PreconditionFailed(
-                child_deleted_detail(pointer), reason="child-deleted", errors=[error]
+                child_deleted_detail(pointer), reason=Reason.CHILD_DELETED, errors=[error]
             )
         if mine is None or self.etag_lock_can_read(mine):
             error["current_etag"] = make_etag(exc.current_version)
         return PreconditionFailed(
-            child_stale_detail(pointer), reason="child-precondition-failed", errors=[error]
+            child_stale_detail(pointer), reason=Reason.CHILD_PRECONDITION_FAILED, errors=[error]
         )
 
     # -- writes -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from django_etag_lock.etags import MalformedHeader, StarType, parse_entity_tags
+from django_etag_lock.etags import MalformedHeader, Reason, StarType, parse_entity_tags
 from django_etag_lock.querysets import VERSION_FIELD
 from django_etag_lock.touch import touched_fields
 
@@ -271,7 +271,9 @@ def write_children(
         if obj is None and version is not None and not model._base_manager.filter(pk=pk).exists():
             pointer = f"/{_escape(field_name)}/{index}"
             raise PreconditionFailed(
-                child_deleted_detail(pointer), reason="child-deleted", errors=[{"pointer": pointer}]
+                child_deleted_detail(pointer),
+                reason=Reason.CHILD_DELETED,
+                errors=[{"pointer": pointer}],
             )
         if obj is None:
             errors.append(
@@ -289,7 +291,7 @@ def write_children(
                 pointer = f"/{_escape(field_name)}/{index}"
                 raise PreconditionRequired(
                     child_tag_required_detail(pointer),
-                    reason="child-etag-missing",
+                    reason=Reason.CHILD_ETAG_MISSING,
                     errors=[{"pointer": pointer}],
                 )
         else:
@@ -304,7 +306,7 @@ def write_children(
         if missing and foreign_key not in touched_fields(model):
             raise PreconditionRequired(
                 removal_refused_detail(f"/{_escape(field_name)}"),
-                reason="child-removal-unchecked",
+                reason=Reason.CHILD_REMOVAL_UNCHECKED,
                 errors=[{"pointer": f"/{_escape(field_name)}", "ids": [o.pk for o in missing]}],
             )
         for obj in missing:
