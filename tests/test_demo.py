@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -391,6 +392,60 @@ def test_start_page_walkthrough_and_seed_commands_run_as_written(tmp_path):
     played = run_as_shown(walkthrough, database)
     assert played.returncode == 0, played.stderr
     assert "No update was lost." in played.stdout
+
+
+def test_start_page_asgi_command_serves_the_async_api_as_written(tmp_path):
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    [seed_line] = [
+        command
+        for command in shell_commands_on(Client().get("/").content.decode())
+        if "--no-serve" in command
+    ]
+    seeded = run_as_shown(seed_line, {**database, "DEMO_PASSWORD_FILE": str(tmp_path / "pw")})
+    assert seeded.returncode == 0, seeded.stderr
+    seed()
+    page = html.unescape(Client().get("/").content.decode())
+    [asgi_command] = re.findall(r"<code>([^<]*uvicorn[^<]*)</code>", page)
+    assert asgi_command.endswith(" --port 8001")
+    assert "send the same request to port 8001" in " ".join(page.split())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "PYTHONPATH": str(REPOSITORY), **database}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    log = tmp_path / "uvicorn.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            shlex.split(asgi_command.replace("--port 8001", f"--port {port}")),
+            cwd=REPOSITORY,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/async-api/customers/1/", timeout=5
+                ) as response:
+                    break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the ASGI command did not serve in 30 s"
+                time.sleep(0.3)
+        assert response.status == 200
+        assert response.headers["ETag"] == '"1"'
+        assert response.headers["server"] == "uvicorn"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_demo_extra_installs_the_asgi_server_the_start_page_names():
+    pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    demo = pyproject["project"]["optional-dependencies"]["demo"]
+    assert any(requirement.startswith("uvicorn") for requirement in demo)
 
 
 # -- the API documentation page -------------------------------------------------------

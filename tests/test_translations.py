@@ -186,3 +186,20 @@ def test_admin_conflict_warning_is_german_for_a_german_browser(customer):
     assert "Was sich geändert hat" in text
     assert "Meine Werte über die aktuelle Version speichern" in text
     assert Customer.objects.get(pk=customer.pk).notes == ""  # nothing written
+
+
+# -- Django's editing views --------------------------------------------------------------
+
+
+def test_delete_confirmation_of_the_editing_views_is_german_for_a_german_browser(customer):
+    url = reverse("customer-delete", args=[customer.pk])
+    page = Client().get(url, **GERMAN)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"„{customer}“ löschen?" in text
+    assert "Ja, löschen" in text
+
+    refused = Client().post(url, {}, **GERMAN)  # a confirmation without its signed version
+    assert refused.status_code == 200
+    assert "daher wurde nichts gelöscht" in refused.content.decode()
+    assert Customer.objects.filter(pk=customer.pk).exists()

@@ -1,4 +1,4 @@
-"""ASGI entry point: ``cd testproject && uvicorn testproject.asgi:application``."""
+"""ASGI entry point: ``uvicorn --app-dir testproject testproject.asgi:application``."""
 
 import os
 

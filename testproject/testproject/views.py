@@ -11,6 +11,7 @@ from django_etag_lock.etags import make_etag
 from testproject.commands import manage, password_file, python, shown
 
 DEMO_CUSTOMER = "A375"
+ASGI_PORT = 8001
 
 
 def _url(base: str, name: str, *args: object) -> str | None:
@@ -39,6 +40,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "walkthrough_command": manage("conflict_walkthrough"),
         "password_command": manage("demo", "--password", "..."),
         "docs_command": f"{python()} -m pip install -e '.[docs]' && {python()} -m mkdocs serve",
+        "asgi_command": (
+            f"{python()} -m uvicorn --app-dir testproject testproject.asgi:application"
+            f" --port {ASGI_PORT}"
+        ),
+        "asgi_port": ASGI_PORT,
         "ninja_url": _url(base, "ninja:list_customers"),
         "ninja_docs_url": _url(base, "ninja:openapi-view"),
     }
