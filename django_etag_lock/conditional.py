@@ -6,7 +6,9 @@ It feeds a :class:`~django.http.HttpRequest`'s conditional headers to
 :func:`etags.evaluate_preconditions`, builds the validator headers of a row (ETag,
 Last-Modified, Cache-Control) and the responses every door answers with: 304 with the
 validators, and the RFC 9457 problem details of :mod:`django_etag_lock.problems` as
-``application/problem+json``. Settings are the shared ``ETAG_LOCK_*`` ones (:mod:`conf`).
+``application/problem+json``. It also sends the :mod:`~django_etag_lock.signals` of a
+door (:func:`report_refusal`, :func:`report_conflict`, :func:`report_unconditional`) with
+the same fields as the DRF door. Settings are the shared ``ETAG_LOCK_*`` ones (:mod:`conf`).
 """
 
 from __future__ import annotations
@@ -24,11 +26,24 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from django_etag_lock.conf import conf
-from django_etag_lock.etags import Decision, Outcome, evaluate_preconditions, format_http_date
+from django_etag_lock.etags import (
+    Decision,
+    MalformedHeader,
+    Outcome,
+    evaluate_preconditions,
+    format_http_date,
+    parse_entity_tags,
+)
 from django_etag_lock.etags import make_etag as _make_etag
 from django_etag_lock.exceptions import StaleObjectError
-from django_etag_lock.problems import conflict_problem, decision_problem
+from django_etag_lock.problems import conflict_problem, conflict_reason, decision_problem
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.signals import (
+    Source,
+    send_unconditional_write,
+    send_write_refused,
+    write_refused,
+)
 
 __all__ = [
     "PROBLEM_CONTENT_TYPE",
@@ -38,12 +53,18 @@ __all__ = [
     "not_modified_response",
     "precondition_response",
     "problem_response",
+    "report_conflict",
+    "report_refusal",
+    "report_unconditional",
 ]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
 """Methods whose 200/201 answer is the row's representation, so it carries the row's ETag."""
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 def get_etag(instance: Model) -> str:
@@ -211,3 +232,64 @@ def not_modified_response(headers: dict[str, str]) -> HttpResponse:
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+# -- signals (the DRF door's, for the doors that are not DRF) -------------------------
+
+
+def expected_version(request: HttpRequest) -> int | None:
+    """The version an ``If-Match: "7"`` names, if it names exactly one of ours."""
+    try:
+        tags = parse_entity_tags(request.META.get("HTTP_IF_MATCH"), max_tags=1)
+    except MalformedHeader:
+        return None
+    opaque = tags[0].opaque if isinstance(tags, list) and not tags[0].weak else ""
+    # A version is a positive bigint: at most 19 digits.
+    return int(opaque) if opaque.isdigit() and len(opaque) <= 19 else None
+
+
+def report_refusal(
+    source: Source, request: HttpRequest, decision: Decision, instance: Model
+) -> None:
+    """Send ``write_refused`` for the 412 or 428 ``decision`` answers to a write."""
+    if (request.method or "GET") in _SAFE_METHODS or decision.outcome not in (
+        Outcome.PRECONDITION_FAILED,
+        Outcome.PRECONDITION_REQUIRED,
+    ):
+        return
+    model = type(instance)
+    if not write_refused.has_listeners(model):
+        return
+    send_write_refused(
+        source=source,
+        model=model,
+        pk=instance.pk,
+        reason=decision.reason,
+        expected_version=expected_version(request),
+        current_version=getattr(instance, VERSION_FIELD),
+        request=request,
+    )
+
+
+def report_conflict(source: Source, request: HttpRequest, exc: StaleObjectError) -> None:
+    """Send ``write_refused`` for the 412 of a race lost after the preconditions passed.
+
+    The door's write runs under ``signals.reported_by(source)``, so the ORM left it to us.
+    """
+    send_write_refused(
+        source=source,
+        model=exc.model,
+        pk=exc.pk,
+        reason=conflict_reason(exc),
+        expected_version=exc.expected_version,
+        current_version=exc.current_version,
+        request=request,
+    )
+
+
+def report_unconditional(source: Source, request: HttpRequest, instance: Model) -> None:
+    """Send ``unconditional_write`` for a PUT, PATCH or DELETE let through without If-Match."""
+    if request.method in _IF_MATCH_METHODS and "HTTP_IF_MATCH" not in request.META:
+        send_unconditional_write(
+            source=source, model=type(instance), pk=instance.pk, request=request
+        )

@@ -53,12 +53,16 @@ from django_etag_lock.conditional import (
     Preconditions,
     conflict_response,
     get_etag,
+    report_conflict,
+    report_refusal,
+    report_unconditional,
 )
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import Outcome
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import VersionedModel
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.signals import Source, reported_by
 
 __all__ = ["ETagSchema", "etag_lock"]
 
@@ -153,6 +157,7 @@ class _State:
             self.tagged = self.instance
 
     def conflict(self, request: HttpRequest, exc: StaleObjectError) -> HttpResponseBase:
+        report_conflict(Source.NINJA, request, exc)
         current = None
         mine = self.instance
         if (
@@ -208,9 +213,11 @@ def _check(route: _Route, operation: Operation, request: HttpRequest) -> HttpRes
         return operation.api.on_exception(request, exc)
     decision = route.preconditions.evaluate(request, instance)
     if decision.outcome is not Outcome.PROCEED:
+        report_refusal(Source.NINJA, request, decision, instance)
         return route.preconditions.refusal(
             request, decision, instance, functools.partial(_represent, operation, request)
         )
+    report_unconditional(Source.NINJA, request, instance)
     setattr(request, _STATE, _State(route, instance, getattr(instance, VERSION_FIELD), operation))
     return None
 
@@ -547,7 +554,9 @@ def etag_lock(
                 if route.injects:
                     kwargs[name] = state.instance
                 try:
-                    result = await view(request, *args, **kwargs)
+                    # The door answers a lost race, so it reports it (signals.write_refused).
+                    with reported_by(Source.NINJA):
+                        result = await view(request, *args, **kwargs)
                 except StaleObjectError as exc:
                     return await sync_to_async(state.conflict)(request, exc)
                 state.note_result(request, result)
@@ -562,7 +571,7 @@ def etag_lock(
                 if route.injects:
                     kwargs[name] = state.instance
                 try:
-                    with guard(request):
+                    with reported_by(Source.NINJA), guard(request):
                         result = view(request, *args, **kwargs)
                 except StaleObjectError as exc:
                     return state.conflict(request, exc)

@@ -1,9 +1,10 @@
 """The ``write_refused`` signal: one per write this package refuses, for operators to count.
 
 Sent for a compare-and-set lost in the ORM (``StaleObjectError``), a 412 or 428 answered by
-the Django REST Framework integration and a conflict the admin shows. The layer that
-answers the refusal sends it, once: an ORM conflict inside a DRF or admin write is
-reported by that door (with its reason code and the request), not twice. Receivers must
+an HTTP door (Django REST Framework, django-ninja, ``etag_lock_view``) and a conflict the
+admin or an editing view shows. The layer that answers the refusal sends it, once: an ORM
+conflict inside a door's write is reported by that door (with its reason code and the
+request), not twice. Receivers must
 not raise; docs/operations.md has recipes for logging and Prometheus counters.
 """
 
@@ -40,7 +41,7 @@ write_refused = Signal()
 """Sent with ``sender`` the model class and the keyword arguments
 
 - ``source``: a :class:`Source`, the layer that refused (``"orm"``, ``"rest_framework"``,
-  ``"admin"``);
+  ``"admin"``, ``"ninja"``, ``"views"``);
 - ``model``: the model class (also ``sender``); ``pk``: the row's primary key, or ``None``
   for a create;
 - ``reason``: an :class:`~django_etag_lock.etags.Reason` (a string such as
@@ -66,6 +67,8 @@ class Source(enum.StrEnum):
     ORM = "orm"
     REST_FRAMEWORK = "rest_framework"
     ADMIN = "admin"
+    NINJA = "ninja"
+    VIEWS = "views"
 
 
 # (source, request, whether the door sends the signal itself), for the request being served.

@@ -42,7 +42,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic.edit import DeleteView, UpdateView
 
 from django_etag_lock.changes import snapshot_fields
-from django_etag_lock.conditional import TAGGED_METHODS, Preconditions, conflict_response
+from django_etag_lock.conditional import (
+    TAGGED_METHODS,
+    Preconditions,
+    conflict_response,
+    report_conflict,
+    report_refusal,
+    report_unconditional,
+)
 from django_etag_lock.etags import Outcome
 from django_etag_lock.exceptions import ObjectDeletedError, StaleObjectError
 from django_etag_lock.forms import (
@@ -53,6 +60,7 @@ from django_etag_lock.forms import (
 )
 from django_etag_lock.models import VersionedModel
 from django_etag_lock.querysets import VERSION_FIELD
+from django_etag_lock.signals import Source, attributed_to, reported_by
 from django_etag_lock.tokens import VersionToken
 
 if TYPE_CHECKING:
@@ -186,8 +194,9 @@ class VersionedUpdateViewMixin(_VersionedViewBase, _EditBase):
     def form_valid(self, form: forms.ModelForm[Any]) -> HttpResponse:
         using = router.db_for_write(self.etag_lock_model(), instance=self.object)
         try:
-            # Everything the save writes (m2m, signal receivers) goes with a lost race.
-            with transaction.atomic(using=using):
+            # Everything the save writes (m2m, signal receivers) goes with a lost race. The
+            # ORM reports the conflict, as the admin's: as this view's, with the request.
+            with attributed_to(Source.VIEWS, self.request), transaction.atomic(using=using):
                 return super().form_valid(form)
         except StaleObjectError as exc:
             return self.form_conflict(form, exc)
@@ -308,7 +317,8 @@ class VersionedDeleteViewMixin(_VersionedViewBase, _DeleteBase):
         assert form.etag_lock_token is not None
         setattr(self.object, VERSION_FIELD, form.etag_lock_token.version)
         try:
-            return super().form_valid(form)
+            with attributed_to(Source.VIEWS, self.request):
+                return super().form_valid(form)
         except StaleObjectError as exc:
             return self.delete_conflict(form, exc)
 
@@ -419,10 +429,13 @@ def etag_lock_view(
                 return None, JsonResponse({"detail": detail}, status=404)
             decision = preconditions.evaluate(request, instance)
             if decision.outcome is Outcome.PROCEED:
+                report_unconditional(Source.VIEWS, request, instance)
                 return instance, None
+            report_refusal(Source.VIEWS, request, decision, instance)
             return instance, preconditions.refusal(request, decision, instance)
 
         def conflict(request: HttpRequest, instance: Model, exc: StaleObjectError) -> HttpResponse:
+            report_conflict(Source.VIEWS, request, exc)
             current = None
             if exc.current_version is not None and exc.model is type(instance):
                 current = get_queryset(request).filter(pk=exc.pk).first()
@@ -458,7 +471,9 @@ def etag_lock_view(
                     return refusal
                 version = getattr(instance, VERSION_FIELD)
                 try:
-                    response = await view(request, *args, **{**kwargs, name: instance})
+                    # The door answers a lost race, so it reports it (signals.write_refused).
+                    with reported_by(Source.VIEWS):
+                        response = await view(request, *args, **{**kwargs, name: instance})
                 except StaleObjectError as exc:
                     return await sync_to_async(conflict)(request, instance, exc)
                 return tag(request, instance, version, response)
@@ -473,7 +488,7 @@ def etag_lock_view(
                     return refusal
                 version = getattr(instance, VERSION_FIELD)
                 try:
-                    with guard(request):
+                    with reported_by(Source.VIEWS), guard(request):
                         response = view(request, *args, **{**kwargs, name: instance})
                 except StaleObjectError as exc:
                     return conflict(request, instance, exc)
