@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from customers.models import Customer
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,45 +20,17 @@ from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import Client
 from django.urls import reverse
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+from tests.browser import browser_marks, start_browser
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,1300",
-]
 
-_missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        bool(_missing),
-        reason=f"needs {' and '.join(_missing)} (apt-get install chromium chromium-driver)",
-    ),
-]
-
-
-def start_browser(profile: str) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in [*CHROMIUM_ARGS, f"--user-data-dir={profile}"]:
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+pytestmark = browser_marks
 
 
 class TestTwoEditorsInTwoBrowsers(StaticLiveServerTestCase):
