@@ -16,13 +16,20 @@ django-ninja 1.7 (its one entry is a name; this module does not import Ninja).
 
 from __future__ import annotations
 
+import functools
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper as _BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper as _CursorWrapper
 from django.db.models import QuerySet as _QuerySet
 from django.db.models.deletion import Collector
+from django.db.models.manager import BaseManager
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, ExtraWhere
 
@@ -109,6 +116,28 @@ def needs_rollback(connection: BaseDatabaseWrapper) -> bool:
     return bool(connection.needs_rollback)
 
 
+_MANAGER_GET_QUERYSET = BaseManager.get_queryset
+_QUERYSET_USING = _QuerySet.using
+
+
+def manager_queryset_using(manager: Any, alias: str | None) -> QuerySet[Any] | None:
+    """``manager.get_queryset().using(alias)`` built at once, or None if it cannot be.
+
+    ``_save_table`` asks the base manager for ``using(alias)`` on every save; Django's
+    manager builds a queryset and then clones it. When neither the manager's
+    ``get_queryset()`` nor its queryset's ``using()`` is overridden the result is the
+    queryset ``BaseManager.get_queryset()`` builds with ``using=alias``: built here in
+    one step. Reads ``BaseManager._queryset_class`` and ``_hints``: Django 5.2, 6.0, 6.1.
+    """
+    queryset_class = manager._queryset_class
+    if type(manager).get_queryset is not _MANAGER_GET_QUERYSET or (
+        queryset_class.using is not _QUERYSET_USING
+    ):
+        return None
+    result: QuerySet[Any] = queryset_class(model=manager.model, using=alias, hints=manager._hints)
+    return result
+
+
 def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
     """Whether Django's UPDATE of a save through ``queryset`` would add nothing to its SQL.
 
@@ -129,6 +158,109 @@ def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
         and not query.extra
         and not query.is_sliced
     )
+
+
+# What a statement run through ``connection.cursor()`` passes through, by identity: a tool
+# that replaces any of them (an APM agent patching CursorWrapper.execute, the Debug
+# Toolbar's per-connection cursor()) observes statements there.
+_OBSERVABLE = (
+    (_BaseDatabaseWrapper, "cursor"),
+    (_BaseDatabaseWrapper, "_cursor"),
+    (_BaseDatabaseWrapper, "_prepare_cursor"),
+    (_BaseDatabaseWrapper, "make_cursor"),
+    (_CursorWrapper, "execute"),
+    (_CursorWrapper, "_execute_with_wrappers"),
+    (_CursorWrapper, "_execute"),
+)
+_ORIGINALS = tuple(getattr(owner, name) for owner, name in _OBSERVABLE)
+
+
+def cursor_unobserved(connection: BaseDatabaseWrapper) -> bool:
+    """Whether nothing would see a statement pass through ``connection.cursor()``.
+
+    True when queries are not logged (``DEBUG``, ``CaptureQueriesContext``), no
+    ``execute_wrapper()`` is installed, and neither the connection's class nor the
+    instance nor ``CursorWrapper`` replaces the methods a statement runs through.
+    Reads ``force_debug_cursor``, ``execute_wrappers`` and the methods of
+    ``BaseDatabaseWrapper`` and ``CursorWrapper`` named in ``_OBSERVABLE``: Django 5.2,
+    6.0, 6.1.
+    """
+    if connection.execute_wrappers or connection.force_debug_cursor or settings.DEBUG:
+        return False
+    instance = connection.__dict__
+    if "cursor" in instance or "_cursor" in instance:
+        return False
+    cls = type(connection)
+    return (
+        cls.cursor is _ORIGINALS[0]
+        and cls._cursor is _ORIGINALS[1]  # type: ignore[attr-defined]
+        and cls._prepare_cursor is _ORIGINALS[2]  # type: ignore[attr-defined]
+        and cls.make_cursor is _ORIGINALS[3]
+        and _CursorWrapper.execute is _ORIGINALS[4]
+        and _CursorWrapper._execute_with_wrappers is _ORIGINALS[5]  # type: ignore[attr-defined]
+        and _CursorWrapper._execute is _ORIGINALS[6]  # type: ignore[attr-defined]
+    )
+
+
+def execute_on_driver_cursor(connection: BaseDatabaseWrapper, sql: str, params: Any) -> int:
+    """Run ``sql`` as ``connection.cursor().execute(sql, params)`` does; return the rowcount.
+
+    For a statement :func:`cursor_unobserved` says nobody sees on its way: the same
+    steps in the same order (health check, ``ensure_connection()`` with its
+    ``SynchronousOnlyOperation`` in an event loop, the backend's ``create_cursor()``,
+    thread-sharing and broken-transaction checks, driver errors turned into Django's),
+    without the ``CursorWrapper`` around the driver's cursor; on SQLite the statement's
+    ``%s`` placeholders are converted once per statement (:func:`_qmark`). Calls
+    ``close_if_health_check_failed``, ``create_cursor``, ``validate_thread_sharing``,
+    ``validate_no_broken_transaction`` and ``wrap_database_errors``, as
+    ``BaseDatabaseWrapper._cursor`` and ``CursorWrapper._execute`` do: Django 5.2, 6.0, 6.1.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = connection.create_cursor()
+        connection.validate_thread_sharing()
+    try:
+        if not apps.ready and not apps.stored_app_configs:
+            warnings.warn(_CursorWrapper.APPS_NOT_READY_WARNING_MSG, RuntimeWarning, stacklevel=2)
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            if connection.vendor == "sqlite" and type(cursor).execute is _sqlite()[0]:
+                _sqlite()[1](cursor, _qmark(cursor, sql), params)
+            else:
+                cursor.execute(sql, params)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def _sqlite() -> tuple[Any, Any]:
+    """``SQLiteCursorWrapper.execute`` and ``sqlite3.Cursor.execute`` (once SQLite is used)."""
+    import sqlite3
+
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    return SQLiteCursorWrapper.execute, sqlite3.Cursor.execute
+
+
+_QMARK: dict[str, str] = {}
+
+
+def _qmark(cursor: Any, sql: str) -> str:
+    """``sql`` as ``SQLiteCursorWrapper.execute`` hands it to sqlite3, converted once.
+
+    ``SQLiteCursorWrapper.convert_query(sql)`` (``%s`` to ``?``, ``%%`` to ``%``) runs a
+    regular expression over the statement on every execute; a kept statement is converted
+    by it once. Django 5.2, 6.0, 6.1: ``execute()`` converts a sequence of parameters with
+    ``convert_query(query, param_names=None)``.
+    """
+    converted = _QMARK.get(sql)
+    if converted is None:
+        if len(_QMARK) >= 1024:
+            _QMARK.clear()
+        converted = _QMARK[sql] = cursor.convert_query(sql)
+    return converted
 
 
 @contextmanager

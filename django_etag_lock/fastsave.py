@@ -113,6 +113,8 @@ def execute_compare_and_set(
     The only place the compiled statement meets the database: wrap this function to
     change how its errors surface.
     """
+    if compat.cursor_unobserved(connection):
+        return compat.execute_on_driver_cursor(connection, sql, params)
     cursor = connection.cursor()
     try:
         cursor.execute(sql, params)

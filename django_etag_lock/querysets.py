@@ -589,6 +589,12 @@ class VersionedQuerySet(QuerySet[_M]):
 class VersionedManager(models.Manager.from_queryset(VersionedQuerySet)):  # type: ignore[misc]
     """The default manager of :class:`~django_etag_lock.models.VersionedModel`."""
 
+    def using(self, alias: str | None) -> QuerySet[Any]:
+        # What Manager.using() returns, without building a queryset only to clone it:
+        # Django's save calls this on the base manager every time (docs/performance.md).
+        queryset = compat.manager_queryset_using(self, alias)
+        return self.get_queryset().using(alias) if queryset is None else queryset
+
 
 _LOCK_CHUNK = 2000
 

@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.deletion import Collector
+from django.db.models.manager import BaseManager
 from django.db.models.signals import pre_delete
 from django.db.models.sql.where import ExtraWhere, WhereNode
 from django.test import RequestFactory
@@ -505,3 +506,116 @@ def test_cached_related_reads_only_a_loaded_forward_relation():
     assert ctx.captured_queries == []
     assert inspect.signature(field.is_cached).parameters.keys() == {"instance"}
     assert inspect.signature(field.get_cached_value).parameters.keys() >= {"instance"}
+
+
+# -- the compiled save's way to the database (fastsave.execute_compare_and_set) ----------
+
+
+def test_manager_queryset_using_builds_what_get_queryset_using_returns():
+    manager = Book._base_manager
+    built = compat.manager_queryset_using(manager, "default")
+    django_way = manager.get_queryset().using("default")
+    assert built is not None
+    assert type(built) is type(django_way)
+    for attr in ("_db", "_hints", "_for_write", "_sticky_filter", "_iterable_class", "_fields"):
+        assert getattr(built, attr) == getattr(django_way, attr), attr
+    assert str(built.query) == str(django_way.query)
+    assert inspect.getsource(BaseManager.get_queryset).count("_queryset_class(") == 1
+
+
+def test_manager_queryset_using_leaves_overridden_managers_and_querysets_alone():
+    class Filtering(type(Book._base_manager)):  # type: ignore[misc]
+        def get_queryset(self):  # type: ignore[no-untyped-def]
+            return super().get_queryset().filter(pages=1)
+
+    class OwnUsing(QuerySet):  # type: ignore[type-arg]
+        def using(self, alias):  # type: ignore[no-untyped-def]
+            return super().using(alias)
+
+    filtering = Filtering()
+    filtering.model = Book
+    own = type(Book._base_manager).from_queryset(OwnUsing)()
+    own.model = Book
+    assert compat.manager_queryset_using(filtering, "default") is None
+    assert compat.manager_queryset_using(own, "default") is None
+    assert "pages" in str(Book._base_manager.__class__.using(filtering, "default").query)
+
+
+def test_cursor_and_execute_take_the_steps_execute_on_driver_cursor_repeats():
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    def calls(function: Any, names: list[str]) -> list[int]:
+        source = inspect.getsource(function)
+        return [source.index(name) for name in names]
+
+    steps = ["close_if_health_check_failed()", "ensure_connection()", "wrap_database_errors"]
+    steps += ["_prepare_cursor(self.create_cursor(name))"]
+    positions = calls(BaseDatabaseWrapper._cursor, steps)
+    assert positions == sorted(positions)
+    prepare = inspect.getsource(BaseDatabaseWrapper._prepare_cursor)
+    assert "validate_thread_sharing()" in prepare
+    assert "queries_logged" in prepare
+    assert "self.force_debug_cursor or settings.DEBUG" in inspect.getsource(
+        BaseDatabaseWrapper.queries_logged.fget
+    )
+    positions = calls(
+        CursorWrapper._execute,
+        ["apps.ready", "validate_no_broken_transaction()", "wrap_database_errors", "execute(sql"],
+    )
+    assert positions == sorted(positions)
+    assert "execute_wrappers" in inspect.getsource(CursorWrapper._execute_with_wrappers)
+
+
+def test_cursor_unobserved_follows_every_way_of_observing_a_statement(monkeypatch):
+    from django.db import connections
+    from django.db.backends.utils import CursorWrapper
+
+    conn = connections["default"]
+    assert compat.cursor_unobserved(conn)
+    with conn.execute_wrapper(lambda execute, *args: execute(*args)):
+        assert not compat.cursor_unobserved(conn)
+    with CaptureQueriesContext(conn):
+        assert not compat.cursor_unobserved(conn)
+    with override_settings(DEBUG=True):
+        assert not compat.cursor_unobserved(conn)
+    with monkeypatch.context() as patch:
+        patch.setattr(conn, "cursor", conn.cursor)
+        assert not compat.cursor_unobserved(conn)
+    for name in ("execute", "_execute", "_execute_with_wrappers"):
+        with monkeypatch.context() as patch:
+            patch.setattr(CursorWrapper, name, lambda self, *args: None)
+            assert not compat.cursor_unobserved(conn), name
+    with monkeypatch.context() as patch:
+        patch.setattr(type(conn), "make_cursor", lambda self, cursor: cursor)
+        assert not compat.cursor_unobserved(conn)
+    assert compat.cursor_unobserved(conn)
+
+
+def test_execute_on_driver_cursor_returns_the_rowcount_and_closes_the_cursor():
+    from django.db import connections
+
+    book = BookFactory(pages=1)
+    table = connection.ops.quote_name(Book._meta.db_table)
+    sql = f"UPDATE {table} SET {connection.ops.quote_name('pages')} = %s WHERE id = %s"
+    assert compat.execute_on_driver_cursor(connections["default"], sql, [7, book.pk]) == 1
+    assert compat.execute_on_driver_cursor(connections["default"], sql, [7, -1]) == 0
+    assert Book.objects.get(pk=book.pk).pages == 7
+
+
+def test_sqlite_cursor_converts_a_sequence_of_params_with_convert_query():
+    pytest.importorskip("sqlite3")
+    import sqlite3
+
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    assert compat._sqlite() == (SQLiteCursorWrapper.execute, sqlite3.Cursor.execute)
+    assert SQLiteCursorWrapper.__bases__ == (sqlite3.Cursor,)
+    source = inspect.getsource(SQLiteCursorWrapper.execute)
+    assert "self.convert_query(query, param_names=param_names)" in source
+    assert "super().execute(query, params)" in source
+    assert list(inspect.signature(SQLiteCursorWrapper.convert_query).parameters) == [
+        "self",
+        "query",
+        "param_names",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import logging
@@ -13,12 +14,15 @@ from typing import Any
 import django
 import pytest
 from django.core import serializers
-from django.db import connection, connections, transaction
+from django.core.exceptions import SynchronousOnlyOperation
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from django_etag_lock import fastsave
+from django_etag_lock import compat, fastsave
 from django_etag_lock.exceptions import StaleObjectError
 from django_etag_lock.models import unchecked
 from tests.testapp.models import (
@@ -32,6 +36,7 @@ from tests.testapp.models import (
     Ledger,
     Publisher,
     Restaurant,
+    Seat,
     SelectOnSaveBook,
     ShelfSlot,
     ShoutedBook,
@@ -147,6 +152,157 @@ def test_second_plain_save_runs_the_kept_statement_through_the_connections_curso
     assert book.version == 3
     row = Book.objects.get(pk=book.pk)
     assert (row.pages, row.version) == (3, 3)
+
+
+# -- the cursor: Django's, unless nothing would see the statement pass ------------------
+
+
+@pytest.fixture
+def driver_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The compiled statements run straight on the backend's cursor."""
+    runs: list[str] = []
+    real = compat.execute_on_driver_cursor
+
+    def spy(conn: Any, sql: str, params: Any) -> int:
+        runs.append(sql)
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(compat, "execute_on_driver_cursor", spy)
+    return runs
+
+
+def _compiled_book() -> Book:
+    """A book whose next save runs the kept statement (its second save already did)."""
+    return _saved_twice(Book.objects.create(title="a", pages=1), _set("title"))
+
+
+def test_an_unobserved_compiled_save_runs_on_the_backends_own_cursor(
+    driver_runs: list[str],
+) -> None:
+    book = _compiled_book()
+    assert len(driver_runs) == 1
+    book.title = "b"
+    book.save()
+    assert len(driver_runs) == 2
+    assert driver_runs[1].startswith(f"UPDATE {connection.ops.quote_name(Book._meta.db_table)}")
+    row = Book.objects.get(pk=book.pk)
+    assert (row.title, row.version) == ("b", book.version)
+
+
+def test_a_patched_cursor_wrapper_execute_sees_the_compiled_statement(
+    monkeypatch: pytest.MonkeyPatch, driver_runs: list[str], compiled_runs: list[str]
+) -> None:
+    """An APM agent that replaces CursorWrapper.execute (Sentry does) sees every save."""
+    seen: list[str] = []
+    real = CursorWrapper.execute
+
+    def traced(self: Any, sql: str, params: Any = None) -> Any:
+        seen.append(sql)
+        return real(self, sql, params)
+
+    book = _compiled_book()
+    driver_runs.clear()
+    monkeypatch.setattr(CursorWrapper, "execute", traced)
+    book.title = "b"
+    book.save()
+    assert driver_runs == []
+    assert seen == compiled_runs[-1:]
+    assert Book.objects.get(pk=book.pk).title == "b"
+
+
+def test_a_per_connection_cursor_sees_the_compiled_statement(
+    monkeypatch: pytest.MonkeyPatch, driver_runs: list[str]
+) -> None:
+    """The Debug Toolbar replaces cursor() on each connection: it sees every save."""
+    conn = connections["default"]
+    made: list[Any] = []
+    real = conn.cursor
+
+    def cursor() -> Any:
+        made.append(True)
+        return real()
+
+    book = _compiled_book()
+    driver_runs.clear()
+    monkeypatch.setattr(conn, "cursor", cursor)
+    book.title = "b"
+    book.save()
+    assert driver_runs == []
+    assert made == [True]
+
+
+def test_debug_logs_the_compiled_statement(driver_runs: list[str]) -> None:
+    book = _compiled_book()
+    driver_runs.clear()
+    book.title = "b"
+    conn = connections["default"]
+    with override_settings(DEBUG=True):
+        conn.queries_log.clear()
+        book.save()
+        logged = [q["sql"] for q in conn.queries]
+    assert driver_runs == []
+    assert len(logged) == 1
+    assert logged[0].startswith("UPDATE")
+
+
+def test_a_broken_transaction_refuses_the_compiled_save_as_django_does(
+    driver_runs: list[str],
+) -> None:
+    book = _compiled_book()
+    driver_runs.clear()
+    book.title = "b"
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            book.save()
+    assert len(driver_runs) == 1  # it got as far as the cursor, and no further
+    assert Book.objects.get(pk=book.pk).title == "v1"
+
+
+def test_driver_errors_of_the_compiled_save_are_djangos(driver_runs: list[str]) -> None:
+    Seat.objects.create(code="A1", row="A", number=1)
+    seat = _saved_twice(Seat.objects.create(code="B1", row="B", number=1), _set("row"))
+    driver_runs.clear()
+    seat.code = "A1"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        seat.save()
+    assert len(driver_runs) == 1
+    assert Seat.objects.get(pk=seat.pk).code == "B1"
+
+
+def test_a_compiled_save_in_an_event_loop_is_refused_as_djangos() -> None:
+    book = _compiled_book()
+    book.title = "b"
+
+    async def save() -> None:
+        book.save()
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(save())
+    assert Book.objects.get(pk=book.pk).title == "v1"
+
+
+def test_the_sqlite_statement_is_converted_as_djangos_cursor_converts_it() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's placeholders")
+    book = _compiled_book()
+    (sql,) = fastsave._statements.values()
+    with connection.cursor() as cursor:
+        converted = compat._qmark(cursor.cursor, sql)
+        assert converted == cursor.cursor.convert_query(sql)
+    assert "%s" not in converted
+    assert converted.count("?") == sql.count("%s")
+    assert compat._qmark(object(), sql) is converted  # once per statement
+    assert book.version == 3
+
+
+def test_versioned_managers_using_is_managers_using() -> None:
+    queryset = Book._base_manager.using("default")
+    assert type(queryset) is type(Book._base_manager.get_queryset())
+    assert (queryset.db, str(queryset.query)) == ("default", str(Book._base_manager.all().query))
+    # A manager whose get_queryset() filters keeps its filter.
+    live = ArchivableBook._base_manager.using("default")
+    assert "archived" in str(live.query)
 
 
 def test_compiled_save_of_a_stale_instance_raises_and_writes_nothing(
