@@ -11,8 +11,7 @@ not raise; docs/operations.md has recipes for logging and Prometheus counters.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -77,13 +76,19 @@ _door: ContextVar[tuple[Source, Any, bool] | None] = ContextVar(
 )
 
 
-@contextmanager
-def _serving(source: Source, request: Any, door_reports: bool) -> Iterator[None]:
-    token = _door.set((source, request, door_reports))
-    try:
-        yield
-    finally:
-        _door.reset(token)
+class _serving(AbstractContextManager[None]):
+    """The door serving the block (a class, not a generator: it wraps every DRF write)."""
+
+    __slots__ = ("_state", "_token")
+
+    def __init__(self, source: Source, request: Any, door_reports: bool) -> None:
+        self._state = (source, request, door_reports)
+
+    def __enter__(self) -> None:
+        self._token = _door.set(self._state)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _door.reset(self._token)
 
 
 def reported_by(source: Source) -> AbstractContextManager[None]:

@@ -495,6 +495,8 @@ class ETagLockMixin(_ViewBase):
 
     def _etag_lock_check_removals(self, serializer: serializers.BaseSerializer[Any]) -> None:
         """Refuse to delete children by omission where nothing checks what the client saw."""
+        if not hasattr(serializer, "delete_reverse_relations_if_need"):
+            return  # only drf-writable-nested deletes children left out of a list
         from django_etag_lock.rest_framework.nested import (
             removal_refused_detail,
             unchecked_removals,
@@ -551,9 +553,8 @@ class ETagLockMixin(_ViewBase):
         transaction for rollback (``handle_exception``), which undoes everything the
         request wrote, exactly as DRF does for any error under ``ATOMIC_REQUESTS``.
         """
-        if not connections[using].settings_dict.get("ATOMIC_REQUESTS"):
-            return False
-        return bool(connections[using].in_atomic_block)
+        connection = connections[using]
+        return bool(connection.settings_dict.get("ATOMIC_REQUESTS") and connection.in_atomic_block)
 
     def etag_lock_needs_transaction(
         self,
