@@ -160,19 +160,15 @@ def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
     )
 
 
-# What a statement run through ``connection.cursor()`` passes through, by identity: a tool
-# that replaces any of them (an APM agent patching CursorWrapper.execute, the Debug
-# Toolbar's per-connection cursor()) observes statements there.
-_OBSERVABLE = (
-    (_BaseDatabaseWrapper, "cursor"),
-    (_BaseDatabaseWrapper, "_cursor"),
-    (_BaseDatabaseWrapper, "_prepare_cursor"),
-    (_BaseDatabaseWrapper, "make_cursor"),
-    (_CursorWrapper, "execute"),
-    (_CursorWrapper, "_execute_with_wrappers"),
-    (_CursorWrapper, "_execute"),
-)
-_ORIGINALS = tuple(getattr(owner, name) for owner, name in _OBSERVABLE)
+# What a statement run through ``connection.cursor()`` passes through: a tool that
+# replaces any of them (an APM agent patching CursorWrapper.execute) observes it there.
+_CURSOR = _BaseDatabaseWrapper.cursor
+_CURSOR_INNER = _BaseDatabaseWrapper._cursor  # type: ignore[attr-defined]
+_PREPARE_CURSOR = _BaseDatabaseWrapper._prepare_cursor  # type: ignore[attr-defined]
+_MAKE_CURSOR = _BaseDatabaseWrapper.make_cursor
+_WRAPPER_EXECUTE = _CursorWrapper.execute
+_WRAPPER_WITH_WRAPPERS = _CursorWrapper._execute_with_wrappers  # type: ignore[attr-defined]
+_WRAPPER_INNER_EXECUTE = _CursorWrapper._execute  # type: ignore[attr-defined]
 
 
 def cursor_unobserved(connection: BaseDatabaseWrapper) -> bool:
@@ -182,8 +178,7 @@ def cursor_unobserved(connection: BaseDatabaseWrapper) -> bool:
     ``execute_wrapper()`` is installed, and neither the connection's class nor the
     instance nor ``CursorWrapper`` replaces the methods a statement runs through.
     Reads ``force_debug_cursor``, ``execute_wrappers`` and the methods of
-    ``BaseDatabaseWrapper`` and ``CursorWrapper`` named in ``_OBSERVABLE``: Django 5.2,
-    6.0, 6.1.
+    ``BaseDatabaseWrapper`` and ``CursorWrapper`` kept above: Django 5.2, 6.0, 6.1.
     """
     if connection.execute_wrappers or connection.force_debug_cursor or settings.DEBUG:
         return False
@@ -192,13 +187,13 @@ def cursor_unobserved(connection: BaseDatabaseWrapper) -> bool:
         return False
     cls = type(connection)
     return (
-        cls.cursor is _ORIGINALS[0]
-        and cls._cursor is _ORIGINALS[1]  # type: ignore[attr-defined]
-        and cls._prepare_cursor is _ORIGINALS[2]  # type: ignore[attr-defined]
-        and cls.make_cursor is _ORIGINALS[3]
-        and _CursorWrapper.execute is _ORIGINALS[4]
-        and _CursorWrapper._execute_with_wrappers is _ORIGINALS[5]  # type: ignore[attr-defined]
-        and _CursorWrapper._execute is _ORIGINALS[6]  # type: ignore[attr-defined]
+        cls.cursor is _CURSOR
+        and cls._cursor is _CURSOR_INNER  # type: ignore[attr-defined]
+        and cls._prepare_cursor is _PREPARE_CURSOR  # type: ignore[attr-defined]
+        and cls.make_cursor is _MAKE_CURSOR
+        and _CursorWrapper.execute is _WRAPPER_EXECUTE
+        and _CursorWrapper._execute_with_wrappers is _WRAPPER_WITH_WRAPPERS  # type: ignore[attr-defined]
+        and _CursorWrapper._execute is _WRAPPER_INNER_EXECUTE  # type: ignore[attr-defined]
     )
 
 

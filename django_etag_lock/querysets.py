@@ -593,7 +593,7 @@ class VersionedManager(models.Manager.from_queryset(VersionedQuerySet)):  # type
         # What Manager.using() returns, without building a queryset only to clone it:
         # Django's save calls this on the base manager every time (docs/performance.md).
         queryset = compat.manager_queryset_using(self, alias)
-        return self.get_queryset().using(alias) if queryset is None else queryset
+        return super().using(alias) if queryset is None else queryset
 
 
 _LOCK_CHUNK = 2000

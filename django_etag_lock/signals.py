@@ -79,8 +79,6 @@ _door: ContextVar[tuple[Source, Any, bool] | None] = ContextVar(
 class _serving(AbstractContextManager[None]):
     """The door serving the block (a class, not a generator: it wraps every DRF write)."""
 
-    __slots__ = ("_state", "_token")
-
     def __init__(self, source: Source, request: Any, door_reports: bool) -> None:
         self._state = (source, request, door_reports)
 
