@@ -85,7 +85,7 @@ class MalformedHeader(ValueError):
 
 def make_etag(version: int) -> str:
     """The strong ETag of a row at ``version``: ``make_etag(7) == '"7"'``."""
-    if isinstance(version, bool) or not isinstance(version, int):
+    if type(version) is not int and (isinstance(version, bool) or not isinstance(version, int)):
         raise TypeError(f"make_etag() takes an int row version, not {type(version).__name__}")
     return f'"{version:d}"'
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -97,6 +97,7 @@ __all__ = ["ETagLockMixin", "ETagLockModelViewSet", "declared_model", "single_st
 _TAGGED_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "POST"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _IF_MATCH_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
+_REPLACING_METHODS = frozenset({"PUT", "PATCH"})
 
 
 class _CreateAtTarget(Exception):
@@ -181,13 +182,14 @@ def single_statement_write(
         return False
     if action == "destroy":
         return True
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+    if (pre_save.receivers and pre_save.has_listeners(model)) or (
+        post_save.receivers and post_save.has_listeners(model)
+    ):
         return False
     validated = getattr(serializer, "validated_data", None)
     if not isinstance(validated, dict):
         return False
-    to_many = _to_many(model)
-    return not any(name in to_many for name in validated)
+    return _to_many(model).isdisjoint(validated)
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -438,8 +440,9 @@ class ETagLockMixin(_ViewBase):
         ``If-Match`` with a tag fails. A false condition means nothing is created.
         """
         request = self.request
-        meta = request.META
-        method = compat.wrapped_request(request).method or str(request.method)
+        django_request = compat.wrapped_request(request)
+        meta = django_request.META
+        method = django_request.method or str(request.method)
         decision = evaluate_preconditions(
             method=method,
             current_etag=self.get_collection_etag(),
@@ -457,9 +460,10 @@ class ETagLockMixin(_ViewBase):
 
     def _etag_lock_create_only_request(self) -> bool:
         """A PUT with ``If-None-Match: *`` and no ``If-Match``, on a view that allows it."""
-        meta = self.request.META
+        request = compat.wrapped_request(self.request)
+        meta = request.META
         return (
-            compat.wrapped_request(self.request).method == "PUT"
+            request.method == "PUT"
             and (meta.get("HTTP_IF_NONE_MATCH") or "").strip(" \t") == "*"
             and "HTTP_IF_MATCH" not in meta
             and self.etag_lock_creates_on_put()
@@ -553,8 +557,7 @@ class ETagLockMixin(_ViewBase):
         transaction for rollback (``handle_exception``), which undoes everything the
         request wrote, exactly as DRF does for any error under ``ATOMIC_REQUESTS``.
         """
-        connection = connections[using]
-        return bool(connection.settings_dict.get("ATOMIC_REQUESTS") and connection.in_atomic_block)
+        return _in_request_transaction(connections[using])
 
     def etag_lock_needs_transaction(
         self,
@@ -569,10 +572,20 @@ class ETagLockMixin(_ViewBase):
         ``ATOMIC_REQUESTS``; with ``"auto"``, unless :func:`single_statement_write` says
         the write is one statement (docs/settings.md has the rule).
         """
+        using = using or self._etag_lock_using(instance)
+        return self._etag_lock_needs_transaction_on(
+            connections[using], action, instance, serializer
+        )
+
+    def _etag_lock_needs_transaction_on(
+        self,
+        connection: Any,
+        action: str,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None,
+    ) -> bool:
         mode = self._etag_lock_atomic_mode()
-        if mode is False:
-            return False
-        if self._etag_lock_under_atomic_requests(using or self._etag_lock_using(instance)):
+        if mode is False or _in_request_transaction(connection):
             return False
         if mode is True:
             return True
@@ -588,10 +601,21 @@ class ETagLockMixin(_ViewBase):
         serializer: serializers.BaseSerializer[Any] | None = None,
     ) -> None:
         """Run ``write(argument)``, in a transaction when needed; a lost race is a 412."""
-        if type(self).etag_lock_write is not ETagLockMixin.etag_lock_write:
+        cls = type(self)
+        if cls.etag_lock_write is not ETagLockMixin.etag_lock_write:
             # A subclass customised the transaction around writes: keep honouring it.
             with self.etag_lock_write(instance):
                 write(argument)
+            return
+        stock = cls.etag_lock_needs_transaction is ETagLockMixin.etag_lock_needs_transaction
+        if stock and self._etag_lock_never_atomic(action, instance, serializer):
+            # The common write: one statement, so no transaction and no connection state
+            # to look at unless it fails.
+            try:
+                with reported_by(Source.REST_FRAMEWORK):
+                    write(argument)
+            except (StaleObjectError, DatabaseError) as exc:
+                self._etag_lock_write_failed(exc, instance, None, [])
             return
         using = self._etag_lock_using(instance)
         connection = connections[using]
@@ -599,7 +623,11 @@ class ETagLockMixin(_ViewBase):
         try:
             # The door answers a lost race, so it reports it (signals.write_refused).
             with reported_by(Source.REST_FRAMEWORK):
-                if self.etag_lock_needs_transaction(action, instance, serializer, using):
+                if (
+                    self._etag_lock_needs_transaction_on(connection, action, instance, serializer)
+                    if stock
+                    else self.etag_lock_needs_transaction(action, instance, serializer, using)
+                ):
                     outermost = not connection.in_atomic_block
                     with transaction.atomic(using=using):
                         if outermost:
@@ -608,16 +636,42 @@ class ETagLockMixin(_ViewBase):
                         write(argument)
                 else:
                     write(argument)
-        except StaleObjectError as exc:
-            if committed or self._etag_lock_autocommitted(instance, connection):
+        except (StaleObjectError, DatabaseError) as exc:
+            self._etag_lock_write_failed(exc, instance, using, committed)
+
+    def _etag_lock_never_atomic(
+        self,
+        action: str,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None,
+    ) -> bool:
+        """The write runs without a transaction whatever the connection's state."""
+        mode = self._etag_lock_atomic_mode()
+        if mode is False:
+            return True
+        if mode is True:
+            return False
+        model = type(instance) if instance is not None else self._etag_lock_model()
+        return single_statement_write(type(self), action, model, serializer)
+
+    def _etag_lock_write_failed(
+        self,
+        exc: StaleObjectError | DatabaseError,
+        instance: Model | None,
+        using: str | None,
+        committed: list[bool],
+    ) -> None:
+        """Re-raise the failure of a write as the answer the client gets."""
+        using = using or self._etag_lock_using(instance)
+        if isinstance(exc, StaleObjectError):
+            if committed or self._etag_lock_autocommitted(instance, connections[using]):
                 raise self.written_then_failed_exception(exc) from exc
             raise self.write_conflict_exception(exc) from exc
-        except DatabaseError as exc:
-            # A statement of the request other than the compare-and-set refused for a
-            # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
-            if committed or concurrency_refusal(exc, using) is None:
-                raise
-            raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
+        # A statement of the request other than the compare-and-set refused for a
+        # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
+        if committed or concurrency_refusal(exc, using) is None:
+            raise exc
+        raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
 
     @contextmanager
     def etag_lock_write(self, instance: Model | None = None) -> Iterator[None]:
@@ -841,7 +895,10 @@ class ETagLockMixin(_ViewBase):
 
     def should_tag_response(self, request: Request, response: Response) -> bool:
         """Whether ``response`` is the representation of ``etag_lock_object``."""
-        if response.status_code not in (200, 201) or request.method not in _TAGGED_METHODS:
+        if (
+            response.status_code not in (200, 201)
+            or compat.wrapped_request(request).method not in _TAGGED_METHODS
+        ):
             return False
         action = getattr(self, "action", None)
         return action is None or action in self.etag_lock_tagged_actions
@@ -1051,12 +1108,14 @@ class ETagLockMixin(_ViewBase):
         if isinstance(response, ProblemResponse):
             render_as_problem(response, self.get_problem_renderer(request))
             return response
-        if self.etag_lock_object is not None and self.should_tag_response(request, response):
+        instance = self.etag_lock_object
+        if instance is not None and self.should_tag_response(request, response):
             self.identify_representation(request, response)
-            if response.status_code != 201 or "Location" in response:
-                for name, value in self.get_validator_headers(self.etag_lock_object).items():
-                    if name not in response:
-                        response[name] = value
+            headers = response.headers
+            if response.status_code != 201 or "Location" in headers:
+                for name, value in self.get_validator_headers(instance).items():
+                    if name not in headers:
+                        headers[name] = value
         if self._etag_lock_not_modified and response.status_code == 200:
             not_modified_from(response)
         return response
@@ -1065,23 +1124,25 @@ class ETagLockMixin(_ViewBase):
         """Say which resource a tagged 201 or write 200 is the representation of.
 
         A 201 gets ``Location`` (RFC 9110 section 15.3.2) when the detail route
-        reverses; a 200 to PUT or PATCH gets ``Content-Location`` equal to the target URI
+        reverses; a 200 to PUT or PATCH gets ``Content-Location`` naming the target URI
         (section 8.7), and a 201 the created resource's URI: the body is the new
-        representation, so the validators describe it (section 9.3.4).
+        representation, so the validators describe it (section 9.3.4). The target is
+        named by its path and query, a reference the client resolves against the URI it
+        requested (as RFC 5789's PATCH example does): no Host header is echoed, and it
+        holds behind a proxy that rewrites the host or the scheme.
         """
-        if response.status_code == 201:
+        status_code = response.status_code
+        if status_code == 201:
             if "Location" not in response and self.etag_lock_object is not None:
                 location = self.get_created_location(self.etag_lock_object)
                 if location is not None:
                     response["Location"] = location
             if "Location" in response and "Content-Location" not in response:
                 response["Content-Location"] = response["Location"]
-        elif (
-            response.status_code == 200
-            and request.method in ("PUT", "PATCH")
-            and "Content-Location" not in response
-        ):
-            response["Content-Location"] = request.build_absolute_uri()
+        elif status_code == 200:
+            django_request = compat.wrapped_request(request)
+            if django_request.method in _REPLACING_METHODS and "Content-Location" not in response:
+                response["Content-Location"] = _target_reference(django_request)
 
     def get_created_location(self, instance: Model) -> str | None:
         """The absolute URL of a created ``instance``: its detail route, reversed.
@@ -1119,6 +1180,20 @@ class ETagLockMixin(_ViewBase):
         if negotiated_html(request):
             return ProblemBrowsableAPIRenderer()
         return ProblemJSONRenderer()
+
+
+def _in_request_transaction(connection: Any) -> bool:
+    """The connection is inside ``ATOMIC_REQUESTS``' transaction for this request."""
+    return bool(connection.in_atomic_block and connection.settings_dict.get("ATOMIC_REQUESTS"))
+
+
+def _target_reference(request: HttpRequest) -> str:
+    """The request's target as a path-absolute reference (path and query, escaped)."""
+    reference = request.get_full_path()
+    if reference.startswith("//"):
+        # Would read as a network-path reference (another host): name the URI in full.
+        return request.build_absolute_uri()
+    return reference
 
 
 def _in_event_loop() -> bool:

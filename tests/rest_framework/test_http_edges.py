@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from customers.models import Customer
@@ -176,10 +177,67 @@ def test_200_to_a_write_says_it_holds_the_new_representation(api, method):
     body = {"customer_id": customer.customer_id, "given_name": "New", "family_name": "Name"}
     response = getattr(api, method)(url, body, format="json", HTTP_IF_MATCH='"1"')
     assert response.status_code == 200
-    assert response["Content-Location"] == f"http://testserver{url}"
+    # A path-absolute reference: resolved against the request's URI it is the target.
+    assert response["Content-Location"] == url
+    assert urljoin(f"https://api.example{url}", response["Content-Location"]) == (
+        f"https://api.example{url}"
+    )
     read = api.get(url)
     assert response["ETag"] == read["ETag"] == '"2"'
     assert response.json() == read.json()
+
+
+def test_content_location_keeps_the_query_and_escapes_the_path(api):
+    customer = CustomerFactory()
+    url = f"/api/customers/{customer.pk}/"
+    response = api.patch(
+        f"{url}?fields=given_name&n=%C3%A9", {"given_name": "Q"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200
+    assert response["Content-Location"] == f"{url}?fields=given_name&n=%C3%A9"
+
+
+def test_content_location_echoes_no_host_header(api):
+    customer = CustomerFactory()
+    url = f"/api/customers/{customer.pk}/"
+    response = api.patch(
+        url, {"given_name": "H"}, format="json", HTTP_IF_MATCH='"1"', HTTP_HOST="attacker.example"
+    )
+    assert response.status_code == 200
+    assert response["Content-Location"] == url
+    assert "attacker" not in str(response.headers)
+
+
+@override_settings(ALLOWED_HOSTS=["api.example"])
+def test_a_write_without_common_middleware_is_not_followed_by_a_disallowed_host_400():
+    # Nothing before the view validated Host: the 200 names the target by its path and
+    # so does not need to (building an absolute URI here raised DisallowedHost, a 400,
+    # after the row was already written).
+    from customers.api import CustomerViewSet
+    from rest_framework.test import APIRequestFactory
+
+    customer = CustomerFactory()
+    view = CustomerViewSet.as_view({"patch": "partial_update"})
+    request = APIRequestFactory().patch(
+        f"/api/customers/{customer.pk}/",
+        {"given_name": "Hosted"},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+        HTTP_HOST="not-allowed.example",
+    )
+    response = view(request, pk=str(customer.pk))
+    assert response.status_code == 200
+    assert response["Content-Location"] == f"/api/customers/{customer.pk}/"
+    customer.refresh_from_db()
+    assert (customer.given_name, customer.version) == ("Hosted", 2)
+
+
+def test_a_path_that_reads_as_another_host_gets_an_absolute_content_location(rf):
+    from django_etag_lock.rest_framework.mixins import _target_reference
+
+    request = rf.patch("/api/customers/1/")
+    request.path = "//evil.example/api/customers/1/"
+    assert _target_reference(request) == "http://testserver//evil.example/api/customers/1/"
 
 
 def test_a_delete_and_a_read_carry_no_content_location(api):

@@ -213,6 +213,42 @@ def test_the_view_attribute_overrides_the_setting(
     assert control_statements(ctx) == ["BEGIN", "COMMIT"]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", ["auto", False])
+def test_a_one_statement_write_that_loses_the_race_is_a_412_and_writes_nothing(
+    api: APIClient, settings: Any, lose_race: Any, mode: Any
+) -> None:
+    settings.ETAG_LOCK_ATOMIC_WRITES = mode
+    book = BookFactory(title="theirs")
+    lose_race(views.BookViewSet)
+    with CaptureQueriesContext(connection) as ctx:
+        response = patch_book(api, book, title="mine")
+    assert control_statements(ctx) == []  # no transaction of ours around it
+    assert response.status_code == 412
+    assert response.json()["reason"] == "concurrent-write"
+    assert response.json()["current_etag"] == response["ETag"] == '"2"'
+    assert Book.objects.get(pk=book.pk).title == "theirs"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_statement_write_failing_for_another_reason_is_not_a_412(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import DataError
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise DataError("value too long")
+
+    book = BookFactory()
+    # Replaced where Django defines it, so the write still counts as one statement.
+    definer = next(klass for klass in Book.__mro__ if "save_base" in klass.__dict__)
+    monkeypatch.setattr(definer, "save_base", refuse)
+    assert drf_layer._only_defined_by(Book, "save_base", drf_layer._STOCK_MODEL)
+    # Not a lost race: Django's answer for the error, never a 412 that says "stale".
+    with pytest.raises(DataError):
+        patch_book(api, book)
+
+
 # -- ATOMIC_REQUESTS: no savepoint, and a 412 still leaves no trace -----------------------
 
 
