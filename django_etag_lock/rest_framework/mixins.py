@@ -610,9 +610,13 @@ class ETagLockMixin(_ViewBase):
         stock = cls.etag_lock_needs_transaction is ETagLockMixin.etag_lock_needs_transaction
         if stock and self._etag_lock_never_atomic(action, instance, serializer):
             # The common write: one statement, so no transaction and no connection state
-            # to look at unless it fails.
+            # to look at unless it fails. The reporting scope only tells write_refused
+            # receivers who reports a lost race: without any, there is nothing to tell.
             try:
-                with reported_by(Source.REST_FRAMEWORK):
+                if write_refused.receivers:
+                    with reported_by(Source.REST_FRAMEWORK):
+                        write(argument)
+                else:
                     write(argument)
             except (StaleObjectError, DatabaseError) as exc:
                 self._etag_lock_write_failed(exc, instance, None, [])

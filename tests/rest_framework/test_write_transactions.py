@@ -231,6 +231,30 @@ def test_a_one_statement_write_that_loses_the_race_is_a_412_and_writes_nothing(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_race_lost_by_a_one_statement_write_is_reported_once_by_the_door(
+    api: APIClient, lose_race: Any
+) -> None:
+    from django_etag_lock.signals import Source, write_refused
+
+    sent: list[Any] = []
+
+    def refused(sender: Any, **kwargs: Any) -> None:
+        sent.append((kwargs["source"], kwargs["reason"], kwargs["expected_version"]))
+
+    book = BookFactory()
+    lose_race(views.BookViewSet)
+    write_refused.connect(refused, weak=False)
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            response = patch_book(api, book, title="mine")
+    finally:
+        write_refused.disconnect(refused)
+    assert control_statements(ctx) == []
+    assert response.status_code == 412
+    assert sent == [(Source.REST_FRAMEWORK, "concurrent-write", 1)]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_one_statement_write_failing_for_another_reason_is_not_a_412(
     api: APIClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
