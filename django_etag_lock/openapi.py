@@ -236,8 +236,9 @@ class ETagLockSchemaMixin:
                     "Content-Location",
                     str,
                     OpenApiParameter.HEADER,
-                    description="The URL of the resource whose new representation the body "
-                    "is (the target URI, or the created resource's).",
+                    description="The resource whose new representation the body is: the "
+                    "request's path and query (a reference to the target URI), or the "
+                    "created resource's URL.",
                     response=["201"] if kind == "create" else ["200"],
                 )
             )
