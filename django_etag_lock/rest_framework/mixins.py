@@ -702,16 +702,8 @@ class ETagLockMixin(_ViewBase):
                     # Registered first, so it runs first once the commit went through.
                     transaction.on_commit(lambda: committed.append(True), using=using)
                 yield
-        except StaleObjectError as exc:
-            if committed or self._etag_lock_autocommitted(instance, connection):
-                raise self.written_then_failed_exception(exc) from exc
-            raise self.write_conflict_exception(exc) from exc
-        except DatabaseError as exc:
-            # A statement of the request other than the compare-and-set refused for a
-            # concurrent transaction (SERIALIZABLE: a read, or the commit): it lost too.
-            if committed or concurrency_refusal(exc, using) is None:
-                raise
-            raise self.write_conflict_exception(self._etag_lock_refused(exc, using)) from exc
+        except (StaleObjectError, DatabaseError) as exc:
+            self._etag_lock_write_failed(exc, instance, using, committed)
 
     def _etag_lock_autocommitted(self, instance: Model | None, connection: Any) -> bool:
         """Without a transaction: whether the row was already written (and so committed)."""
