@@ -572,25 +572,9 @@ class ETagLockMixin(_ViewBase):
         ``ATOMIC_REQUESTS``; with ``"auto"``, unless :func:`single_statement_write` says
         the write is one statement (docs/settings.md has the rule).
         """
-        using = using or self._etag_lock_using(instance)
-        return self._etag_lock_needs_transaction_on(
-            connections[using], action, instance, serializer
-        )
-
-    def _etag_lock_needs_transaction_on(
-        self,
-        connection: Any,
-        action: str,
-        instance: Model | None,
-        serializer: serializers.BaseSerializer[Any] | None,
-    ) -> bool:
-        mode = self._etag_lock_atomic_mode()
-        if mode is False or _in_request_transaction(connection):
+        if self._etag_lock_never_atomic(action, instance, serializer):
             return False
-        if mode is True:
-            return True
-        model = type(instance) if instance is not None else self._etag_lock_model()
-        return not single_statement_write(type(self), action, model, serializer)
+        return not self._etag_lock_under_atomic_requests(using or self._etag_lock_using(instance))
 
     def _etag_lock_perform(
         self,
@@ -627,8 +611,9 @@ class ETagLockMixin(_ViewBase):
         try:
             # The door answers a lost race, so it reports it (signals.write_refused).
             with reported_by(Source.REST_FRAMEWORK):
+                # Stock: not "never atomic" (above), so atomic unless under ATOMIC_REQUESTS.
                 if (
-                    self._etag_lock_needs_transaction_on(connection, action, instance, serializer)
+                    not _in_request_transaction(connection)
                     if stock
                     else self.etag_lock_needs_transaction(action, instance, serializer, using)
                 ):
