@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Model, QuerySet
     from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
 # -- Django ORM -----------------------------------------------------------------------
 
@@ -417,6 +418,41 @@ def cached_related(instance: Model, field: Any) -> Model | None:
         return None
     related: Model | None = field.get_cached_value(instance)
     return related
+
+
+# -- Django HTTP ----------------------------------------------------------------------
+
+
+_HEADER_KEYS = {
+    name: name.lower()
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Content-Location", "Location")
+}
+
+
+def add_missing_headers(response: HttpResponseBase, headers: Mapping[str, str]) -> None:
+    """Set each of ``headers`` on ``response`` that it does not have yet.
+
+    ``ResponseHeaders._store`` (``{name.lower(): (name, value)}``, Django 3.2 to 6.1):
+    ``__setitem__`` checks a name and a value (charset, no newline) and stores exactly
+    that pair, and ``in`` finds a missing name by raising ``KeyError`` in ``Mapping``.
+    The validators' names are known to pass, and so does a value of printable ASCII
+    (which every ETag, Cache-Control and escaped URI reference is): such a pair is
+    stored directly. Any other name or value (Latin-1, a tab, a newline) goes through
+    ``__setitem__``, which encodes it or raises ``BadHeaderError`` as for any header.
+    """
+    response_headers = response.headers
+    store = getattr(response_headers, "_store", None)
+    if type(store) is not dict:  # pragma: no cover - a Django that changed ResponseHeaders
+        for name, value in headers.items():
+            if name not in response_headers:
+                response_headers[name] = value
+        return
+    for name, value in headers.items():
+        key = _HEADER_KEYS.get(name)
+        if key is not None and type(value) is str and value.isascii() and value.isprintable():
+            store.setdefault(key, (name, value))
+        elif name not in response_headers:
+            response_headers[name] = value
 
 
 # -- DRF ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db.models.deletion import Collector
 from django.db.models.manager import BaseManager
 from django.db.models.signals import pre_delete
 from django.db.models.sql.where import ExtraWhere, WhereNode
+from django.http import BadHeaderError, HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import resolve
@@ -201,6 +202,64 @@ def test_wrapped_request_is_the_django_request_with_the_client_method():
     clone = clone_request(request, "GET")
     assert clone.method == "GET"
     assert compat.wrapped_request(clone).method == "PATCH"
+
+
+# -- Django HTTP: ResponseHeaders._store ------------------------------------------------
+
+
+def _headers_set_one_by_one(headers: dict[str, Any]) -> HttpResponse:
+    response = HttpResponse()
+    for name, value in headers.items():
+        if name not in response.headers:
+            response.headers[name] = value
+    return response
+
+
+def test_response_headers_store_is_the_lowercased_name_and_the_pair_setitem_stores():
+    response = HttpResponse()
+    response.headers["ETag"] = '"7"'
+    assert response.headers._store == {  # type: ignore[attr-defined]
+        "content-type": ("Content-Type", "text/html; charset=utf-8"),
+        "etag": ("ETag", '"7"'),
+    }
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"ETag": '"7"', "Cache-Control": "private, no-cache"},
+        {"Content-Location": "/api/books/1/?q=%C3%A9", "ETag": '"1"'},
+        {"ETag": 'W/"x"', "Last-Modified": "Tue, 01 Dec 2026 10:00:00 GMT"},
+        {"Cache-Control": "no-cache,\tprivate"},  # a tab: Django's path
+        {"Content-Location": "/caf\u00e9/"},  # Latin-1: Django's path
+        {"Content-Location": "/\u20ac/"},  # beyond Latin-1: MIME-encoded by Django
+        {"X-Custom": "yes", "etag": '"3"'},  # names we do not know: Django's path
+        {"ETag": 7},  # not a string: Django's path converts it
+    ],
+)
+def test_add_missing_headers_stores_what_setting_them_one_by_one_stores(headers):
+    response = HttpResponse()
+    compat.add_missing_headers(response, headers)
+    expected = _headers_set_one_by_one(headers)
+    assert response.headers._store == expected.headers._store  # type: ignore[attr-defined]
+    assert response.serialize_headers() == expected.serialize_headers()
+
+
+def test_add_missing_headers_keeps_a_header_the_response_has_in_any_case():
+    response = HttpResponse()
+    response.headers["etag"] = '"mine"'
+    response.headers["Cache-Control"] = "no-store"
+    compat.add_missing_headers(response, {"ETag": '"7"', "Cache-Control": "private, no-cache"})
+    assert response.headers["ETag"] == '"mine"'
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("value", ['"7"\r\nSet-Cookie: a=b', "/a\nb/"])
+def test_add_missing_headers_refuses_a_newline_as_django_does(value):
+    with pytest.raises(BadHeaderError):
+        compat.add_missing_headers(HttpResponse(), {"ETag": value})
+    with pytest.raises(BadHeaderError):
+        compat.add_missing_headers(HttpResponse(), {"Content-Location": value})
 
 
 # -- drf-spectacular: AutoSchema's private methods --------------------------------------

@@ -126,6 +126,8 @@ def _phrase(status: int) -> str:
 
 def browsable_renderers(renderers: Sequence[BaseRenderer]) -> list[BaseRenderer]:
     """``renderers`` with DRF's own ``BrowsableAPIRenderer`` replaced by ours."""
+    if BrowsableAPIRenderer not in map(type, renderers):
+        return list(renderers)
     return [
         ETagLockBrowsableAPIRenderer() if type(renderer) is BrowsableAPIRenderer else renderer
         for renderer in renderers

@@ -9,6 +9,7 @@ underscore are internal.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
@@ -23,6 +24,7 @@ from django.db.models.signals import post_save, pre_save
 from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch
 from django.utils import timezone
+from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.utils.translation import gettext
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
@@ -372,8 +374,8 @@ class ETagLockMixin(_ViewBase):
         # The method the client sent: DRF's metadata (OPTIONS) and browsable API clone
         # the request under another method to probe forms.
         method = django_request.method or str(request.method)
-        current_etag = self.get_etag(instance)
         if_match = meta.get("HTTP_IF_MATCH")
+        current_etag = None if if_match is None else self.get_etag(instance)
         if "HTTP_IF_NONE_MATCH" not in meta and "HTTP_IF_MODIFIED_SINCE" not in meta:
             # The two common requests, decided without parsing: no conditional header
             # at all (a read, or a write that need not send If-Match), and If-Match
@@ -394,13 +396,13 @@ class ETagLockMixin(_ViewBase):
                     self.etag_lock_object = instance
                     self.etag_lock_version = getattr(instance, VERSION_FIELD)
                     return
-            elif if_match == current_etag and current_etag.startswith('"'):
+            elif if_match == current_etag and if_match.startswith('"'):
                 self.etag_lock_object = instance
                 self.etag_lock_version = getattr(instance, VERSION_FIELD)
                 return
         decision = evaluate_preconditions(
             method=method,
-            current_etag=current_etag,
+            current_etag=self.get_etag(instance) if current_etag is None else current_etag,
             last_modified=self.get_last_modified(instance),
             if_match=if_match,
             if_none_match=meta.get("HTTP_IF_NONE_MATCH"),
@@ -1092,11 +1094,8 @@ class ETagLockMixin(_ViewBase):
         instance = self.etag_lock_object
         if instance is not None and self.should_tag_response(request, response):
             self.identify_representation(request, response)
-            headers = response.headers
-            if response.status_code != 201 or "Location" in headers:
-                for name, value in self.get_validator_headers(instance).items():
-                    if name not in headers:
-                        headers[name] = value
+            if response.status_code != 201 or response.has_header("Location"):
+                compat.add_missing_headers(response, self.get_validator_headers(instance))
         if self._etag_lock_not_modified and response.status_code == 200:
             not_modified_from(response)
         return response
@@ -1122,8 +1121,9 @@ class ETagLockMixin(_ViewBase):
                 response["Content-Location"] = response["Location"]
         elif status_code == 200:
             django_request = compat.wrapped_request(request)
-            if django_request.method in _REPLACING_METHODS and "Content-Location" not in response:
-                response["Content-Location"] = _target_reference(django_request)
+            if django_request.method in _REPLACING_METHODS:
+                target = _target_reference(django_request)
+                compat.add_missing_headers(response, {"Content-Location": target})
 
     def get_created_location(self, instance: Model) -> str | None:
         """The absolute URL of a created ``instance``: its detail route, reversed.
@@ -1168,9 +1168,19 @@ def _in_request_transaction(connection: Any) -> bool:
     return bool(connection.in_atomic_block and connection.settings_dict.get("ATOMIC_REQUESTS"))
 
 
+_escaped_path = functools.lru_cache(maxsize=1024)(escape_uri_path)
+
+
 def _target_reference(request: HttpRequest) -> str:
-    """The request's target as a path-absolute reference (path and query, escaped)."""
-    reference = request.get_full_path()
+    """The request's target as a path-absolute reference: ``request.get_full_path()``.
+
+    Built as ``HttpRequest._get_full_path`` builds it, with the escaped path cached:
+    a client writes the same few URLs over and over.
+    """
+    reference = _escaped_path(request.path)
+    query = request.META.get("QUERY_STRING", "")
+    if query:
+        reference = f"{reference}?{iri_to_uri(query)}"
     if reference.startswith("//"):
         # Would read as a network-path reference (another host): name the URI in full.
         return request.build_absolute_uri()

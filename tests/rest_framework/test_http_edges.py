@@ -240,6 +240,25 @@ def test_a_path_that_reads_as_another_host_gets_an_absolute_content_location(rf)
     assert _target_reference(request) == "http://testserver//evil.example/api/customers/1/"
 
 
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/customers/1/", ""),
+        ("/api/customers/1/", "fields=given_name&n=%C3%A9"),
+        ("/api/caf%C3%A9/1/", "q=a b"),
+        ("/api/a%20b/%2F/", "x=%0A&y=\u00e9"),
+        ("/api/customers/1/", "?"),
+    ],
+)
+def test_the_target_reference_is_the_requests_full_path(rf, path, query):
+    from django_etag_lock.rest_framework.mixins import _target_reference
+
+    request = rf.patch(path)
+    request.META["QUERY_STRING"] = query
+    assert _target_reference(request) == request.get_full_path()
+    assert _target_reference(request) == request.get_full_path()  # cached path, same answer
+
+
 def test_a_delete_and_a_read_carry_no_content_location(api):
     customer = CustomerFactory()
     url = f"/api/customers/{customer.pk}/"
