@@ -227,7 +227,8 @@ def markdown(
         "python3 tests/benchmarks/run.py --db sqlite     # one database",
         "python3 tests/benchmarks/run.py --quick --db sqlite  # smoke run (CI), < 60 s",
         "python3 tests/benchmarks/run.py --db sqlite --profile orm-save  # pyinstrument",
-        ".venv-bench/bin/python -m tests.benchmarks.opcodes  # DRF instructions, counted",
+        ".venv-bench/bin/python -m tests.benchmarks.opcodes  # DRF bytecodes, by function",
+        ".venv-bench/bin/python -m tests.benchmarks.instructions  # DRF machine instructions",
         "```",
         "",
         "Servers: `BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/bench`) and "
