@@ -424,8 +424,7 @@ def cached_related(instance: Model, field: Any) -> Model | None:
 
 
 _HEADER_KEYS = {
-    name: name.lower()
-    for name in ("ETag", "Last-Modified", "Cache-Control", "Content-Location", "Location")
+    name: name.lower() for name in ("ETag", "Last-Modified", "Cache-Control", "Content-Location")
 }
 
 
@@ -441,12 +440,7 @@ def add_missing_headers(response: HttpResponseBase, headers: Mapping[str, str]) 
     ``__setitem__``, which encodes it or raises ``BadHeaderError`` as for any header.
     """
     response_headers = response.headers
-    store = getattr(response_headers, "_store", None)
-    if type(store) is not dict:  # pragma: no cover - a Django that changed ResponseHeaders
-        for name, value in headers.items():
-            if name not in response_headers:
-                response_headers[name] = value
-        return
+    store: dict[str, tuple[str, str]] = response_headers._store
     for name, value in headers.items():
         key = _HEADER_KEYS.get(name)
         if key is not None and type(value) is str and value.isascii() and value.isprintable():
