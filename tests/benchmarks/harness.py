@@ -75,6 +75,20 @@ class Group:
         data["target_met"] = self.target_met
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Group:
+        target = data.get("target")
+        return cls(
+            key=data["key"],
+            title=data["title"],
+            rounds=data["rounds"],
+            iterations=data["iterations"],
+            rows=[Row(**row) for row in data["rows"]],
+            target=Target(**target) if target else None,
+            notes=data.get("notes", ""),
+            extra=dict(data.get("extra", {})),
+        )
+
 
 def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -84,6 +98,18 @@ def _quantile(values: list[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _summarise(name: str, role: str, values: list[float], base: list[float]) -> Row:
+    return Row(
+        name=name,
+        role=role,
+        median_ns=statistics.median(values),
+        p25_ns=_quantile(values, 0.25),
+        p75_ns=_quantile(values, 0.75),
+        ratio=statistics.median(b / v for b, v in zip(base, values, strict=True)),
+        samples_ns=values,
+    )
 
 
 def _time_round(cases: list[Case], iterations: int) -> dict[str, float]:
@@ -135,23 +161,46 @@ def compare(
             for name, value in per_call.items():
                 samples[name].append(value)
     base = samples[cases[0].name]
-    rows = []
-    for case in cases:
-        values = samples[case.name]
-        rows.append(
-            Row(
-                name=case.name,
-                role=case.role,
-                median_ns=statistics.median(values),
-                p25_ns=_quantile(values, 0.25),
-                p75_ns=_quantile(values, 0.75),
-                ratio=statistics.median(b / v for b, v in zip(base, values, strict=True)),
-                samples_ns=values,
-            )
-        )
+    rows = [_summarise(case.name, case.role, samples[case.name], base) for case in cases]
     group = Group(key, title, rounds, iterations, rows, target, notes)
     group.extra["load_1min"] = round(os.getloadavg()[0], 2)
     print(format_group(group), flush=True)
+    return group
+
+
+def pool(parts: list[Group]) -> Group:
+    """One group from the same group measured in several processes: all their rounds.
+
+    Each round's ratio is still the baseline over the variant within that round (the
+    samples are joined in the same order for every row); the ratios of each process
+    on its own are kept in ``extra["process_ratios"]``.
+    """
+    first = parts[0]
+    names = [row.name for row in first.rows]
+    for part in parts[1:]:
+        if part.key != first.key or [row.name for row in part.rows] != names:
+            raise ValueError(f"{first.key}: the processes measured different cases.")
+    samples = {name: [v for part in parts for v in part.row(name).samples_ns] for name in names}
+    base = samples[names[0]]
+    rows = [_summarise(row.name, row.role, samples[row.name], base) for row in first.rows]
+    group = Group(
+        first.key,
+        first.title,
+        sum(part.rounds for part in parts),
+        first.iterations,
+        rows,
+        first.target,
+        first.notes,
+    )
+    group.extra["load_1min"] = parts[-1].extra.get("load_1min")
+    group.extra["processes"] = len(parts)
+    group.extra["process_ratios"] = {
+        name: [
+            round(_summarise(name, "", part.row(name).samples_ns, part.rows[0].samples_ns).ratio, 4)
+            for part in parts
+        ]
+        for name in names
+    }
     return group
 
 
@@ -165,6 +214,12 @@ def format_group(group: Group) -> str:
     if group.target is not None:
         verdict = "met" if group.target_met else "MISSED"
         lines.append(f"   target: {group.target.text} -> {verdict}")
+    per_process = group.extra.get("process_ratios")
+    if per_process and group.target is not None:
+        ratios = ", ".join(f"x{r:.3f}" for r in per_process[group.target.variant])
+        lines.append(
+            f"   {group.extra['processes']} processes, the target's ratio in each: {ratios}"
+        )
     if "load_1min" in group.extra:
         lines.append(f"   load average (1 min) at the end: {group.extra['load_1min']}")
     return "\n".join(lines)

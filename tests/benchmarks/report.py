@@ -150,6 +150,19 @@ def _group_table(group: dict[str, Any]) -> list[str]:
                 f"| {row['name']} | {row['role']} | {_duration(row['median_ns'])} "
                 f"| {_duration(row['p25_ns'])} - {_duration(row['p75_ns'])} | {ratio} |"
             )
+    per_process = group.get("extra", {}).get("process_ratios")
+    if per_process:
+        shown = [row["name"] for row in group["rows"] if row["role"] in ("variant", "anchor")]
+        processes = group["extra"]["processes"]
+        lines.append("")
+        lines.append(
+            f"Pooled over {processes} fresh processes of {group['rounds'] // processes} "
+            "rounds each; the ratio within each process: "
+            + "; ".join(
+                f"{name} " + ", ".join(f"{r:.3f}x" for r in per_process[name]) for name in shown
+            )
+            + "."
+        )
     if group["key"] == "http-patch":
         bad = {n: e["non_200"] for n, e in group["extra"].items() if e.get("non_200")}
         lines.append("")
@@ -319,6 +332,12 @@ METHOD = """
   the 25th-75th percentiles of the rounds; the ratio is the median of the per-round
   ratios. A burst of load from other processes therefore lands on every case alike. The
   load average at the end of each group is printed with it.
+- **Processes**: each suite runs in fresh worker processes of its own, so no figure
+  depends on what ran before it in the same interpreter; a suite makes its share of the
+  rounds in each of five processes (one for the million-row table and the HTTP part),
+  and its groups pool the rounds of all five, each round's ratio taken within the round,
+  as pyperf averages over worker processes. Each pooled group lists the ratio within
+  each process, which shows how far one process's figure can stray.
 - **ORM** (`tests/benchmarks/orm.py`): models with the same columns (title, pages, notes,
   `updated_at` auto_now): `Item(VersionedModel)`, `PlainItem(models.Model)` and
   `ConcurrencyItem` with django-concurrency's `IntegerVersionField`. `save()` rewrites one

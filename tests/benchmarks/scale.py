@@ -21,6 +21,7 @@ class Scale:
     contention_threads: int
     contention_requests: int  # per thread
     gunicorn_workers: int
+    processes: int  # fresh processes per suite, each making its share of the rounds
 
 
 FULL = Scale(
@@ -38,6 +39,7 @@ FULL = Scale(
     contention_threads=4,
     contention_requests=250,
     gunicorn_workers=2,
+    processes=5,
 )
 
 QUICK = Scale(
@@ -55,4 +57,5 @@ QUICK = Scale(
     contention_threads=2,
     contention_requests=20,
     gunicorn_workers=2,
+    processes=1,
 )
