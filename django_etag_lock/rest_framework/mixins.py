@@ -113,9 +113,31 @@ _STOCK_DEFINERS: dict[str, tuple[type[Any], ...]] = {
 }
 _STOCK_SERIALIZER = (serializers.BaseSerializer, serializers.ModelSerializer)
 _STOCK_MODEL = (Model, VersionedModel)
+_STOCK_ASYNC_SERIALIZER: tuple[type[Any], ...] = ()
+_WRITE_METHODS = {
+    False: (("save", "create", "update"), ("save", "save_base"), ("delete",)),
+    # Model.asave()/adelete() run save()/delete() in a thread: both kinds are checked.
+    True: (("asave", "acreate", "aupdate"), ("save", "save_base", "asave"), ("delete", "adelete")),
+}
 _static_verdicts: dict[tuple[Any, ...], bool] = {}
 _checked_views: set[tuple[Any, ...]] = set()
 _to_many_names: dict[type[Model], frozenset[str]] = {}
+
+
+def register_async_stock(
+    hooks: dict[str, tuple[type[Any], ...]], serializer_classes: tuple[type[Any], ...]
+) -> None:
+    """Name an async DRF's own write hooks and serializers, for ``"auto"``'s rule.
+
+    ``rest_framework/adrf.py`` registers adrf's ``perform_acreate``/``aupdate``/``adestroy``
+    definers and serializer classes: with them, :func:`single_statement_write` can tell a
+    stock async write is one statement. Until then every async write is "may span
+    statements" and runs in a transaction.
+    """
+    global _STOCK_ASYNC_SERIALIZER
+    _STOCK_DEFINERS.update(hooks)
+    _STOCK_ASYNC_SERIALIZER = serializer_classes
+    _static_verdicts.clear()
 
 
 def _only_defined_by(cls: type[Any], name: str, allowed: tuple[type[Any], ...]) -> bool:
@@ -149,6 +171,8 @@ def single_statement_write(
     action: str,
     model: type[Model],
     serializer: serializers.BaseSerializer[Any] | None,
+    *,
+    is_async: bool = False,
 ) -> bool:
     """Whether a DRF write is known to be a single statement (no transaction needed).
 
@@ -159,24 +183,32 @@ def single_statement_write(
     included), and the validated data holds no to-many relation. A destroy is one
     statement or runs in ``VersionedModel.delete()``'s own transaction. The checks on
     classes are cached; receivers and data are looked at on every call.
+
+    ``is_async``: an async write (adrf), whose hooks are ``perform_a<action>`` and
+    ``asave``/``acreate``/``aupdate``, judged against the definers that
+    :func:`register_async_stock` named (none registered: never one statement).
     """
-    key = (view_class, action, model, type(serializer))
+    key = (view_class, action, model, type(serializer), is_async)
     static = _static_verdicts.get(key)
     if static is None:
-        hook = f"perform_{action}"
-        static = _only_defined_by(view_class, hook, _STOCK_DEFINERS[hook])
+        hook = f"perform_a{action}" if is_async else f"perform_{action}"
+        definers = _STOCK_DEFINERS.get(hook)
+        serializer_methods, save_methods, delete_methods = _WRITE_METHODS[is_async]
+        stock_serializer = _STOCK_ASYNC_SERIALIZER if is_async else _STOCK_SERIALIZER
+        static = definers is not None and _only_defined_by(view_class, hook, definers)
         if action == "destroy":
-            static = static and _only_defined_by(model, "delete", _STOCK_MODEL)
+            static = static and all(
+                _only_defined_by(model, name, _STOCK_MODEL) for name in delete_methods
+            )
         else:
             static = (
                 static
                 and not model._meta.parents
-                and _only_defined_by(model, "save", _STOCK_MODEL)
-                and _only_defined_by(model, "save_base", _STOCK_MODEL)
+                and all(_only_defined_by(model, name, _STOCK_MODEL) for name in save_methods)
                 and serializer is not None
                 and all(
-                    _only_defined_by(type(serializer), name, _STOCK_SERIALIZER)
-                    for name in ("save", "create", "update")
+                    _only_defined_by(type(serializer), name, stock_serializer)
+                    for name in serializer_methods
                 )
             )
         _static_verdicts[key] = static
@@ -261,6 +293,7 @@ class ETagLockMixin(_ViewBase):
     _etag_lock_not_modified: bool = False
     etag_lock_serializer: serializers.BaseSerializer[Any] | None = None
     """The serializer of the request body (set per request); nested children are others."""
+    _etag_lock_async: bool = False
 
     schema = ETagLockSchema()
 
@@ -643,7 +676,9 @@ class ETagLockMixin(_ViewBase):
         if mode is True:
             return False
         model = type(instance) if instance is not None else self._etag_lock_model()
-        return single_statement_write(type(self), action, model, serializer)
+        return single_statement_write(
+            type(self), action, model, serializer, is_async=self._etag_lock_async
+        )
 
     def _etag_lock_write_failed(
         self,
@@ -941,9 +976,10 @@ class ETagLockMixin(_ViewBase):
     # -- async views (adrf) -------------------------------------------------------------
     # adrf's async viewsets load the row with aget_object() and write through
     # perform_acreate/aupdate/adestroy (serializer.asave(), instance.adelete()). The same
-    # checks run there; anything that may query (the write and its transaction, the
-    # reload after a lost race, permissions and the representation of a 412) runs in one
-    # worker thread, since Django's atomic() cannot span awaits.
+    # checks run there, and the same rule for a transaction (with the async hooks'
+    # names); anything that may query (the write and its transaction, the reload after
+    # a lost race, permissions and the representation of a 412) runs in one worker
+    # thread, since Django's atomic() cannot span awaits.
 
     async def aget_object(self) -> Any:
         """The row, after 404 and 403, with the request's preconditions checked on it."""
@@ -958,7 +994,8 @@ class ETagLockMixin(_ViewBase):
     async def perform_acreate(self, serializer: serializers.BaseSerializer[Any]) -> None:
         self._etag_lock_model()
         self._etag_lock_strip_version(serializer)
-        await self._etag_lock_awrite(None, super().perform_acreate, serializer)  # type: ignore[misc]
+        create = super().perform_acreate  # type: ignore[misc]
+        await self._etag_lock_awrite("create", create, serializer, None, serializer)
         instance = serializer.instance
         if isinstance(instance, Model):
             self._etag_lock_check_model(type(instance))
@@ -969,26 +1006,38 @@ class ETagLockMixin(_ViewBase):
         assert isinstance(instance, Model)
         self._etag_lock_pin(instance)
         self._etag_lock_strip_version(serializer)
-        await self._etag_lock_awrite(instance, super().perform_aupdate, serializer)  # type: ignore[misc]
+        update = super().perform_aupdate  # type: ignore[misc]
+        await self._etag_lock_awrite("update", update, serializer, instance, serializer)
         if isinstance(serializer.instance, Model):
             self.etag_lock_object = serializer.instance
 
     async def perform_adestroy(self, instance: Model) -> None:
         self._etag_lock_pin(instance)
-        await self._etag_lock_awrite(instance, super().perform_adestroy, instance)  # type: ignore[misc]
+        destroy = super().perform_adestroy  # type: ignore[misc]
+        await self._etag_lock_awrite("destroy", destroy, instance, instance)
         self.etag_lock_object = None
 
     async def _etag_lock_awrite(
-        self, instance: Model | None, write: Callable[..., Awaitable[Any]], *args: Any
+        self,
+        action: str,
+        write: Callable[[Any], Awaitable[Any]],
+        argument: Any,
+        instance: Model | None,
+        serializer: serializers.BaseSerializer[Any] | None = None,
     ) -> None:
-        """Run the async ``write`` inside :meth:`etag_lock_write`, in one worker thread."""
+        """Run the async ``write(argument)`` as :meth:`_etag_lock_perform`, in one thread."""
+        # An async write means adrf is installed: its stock hooks get registered.
+        import django_etag_lock.rest_framework.adrf  # noqa: F401
+
+        self._etag_lock_async = True
 
         def run() -> None:
             try:
-                with self.etag_lock_write(instance):
-                    # The ORM calls write makes through sync_to_async come back to
-                    # this thread, so they run inside the transaction.
-                    async_to_sync(write)(*args)
+                # The ORM calls write makes through sync_to_async come back to this
+                # thread, so they run inside the transaction, when there is one.
+                self._etag_lock_perform(
+                    action, async_to_sync(write), argument, instance, serializer
+                )
             except PreconditionError as exc:
                 exc.etag_lock_response = self.precondition_response(exc)  # type: ignore[attr-defined]
                 raise
