@@ -2,7 +2,7 @@
 
 This module is the one place that talks to the ORM for the guarantee. The private
 Django API it needs (a single ``DELETE ... WHERE pk AND version``, the fast-delete test,
-the write database of a queryset) goes through :mod:`django_etag_lock.compat`.
+the write database of a queryset) goes through ``django_etag_lock.compat``.
 """
 
 from __future__ import annotations

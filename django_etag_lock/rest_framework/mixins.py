@@ -130,7 +130,7 @@ def register_async_stock(
     """Name an async DRF's own write hooks and serializers, for ``"auto"``'s rule.
 
     ``rest_framework/adrf.py`` registers adrf's ``perform_acreate``/``aupdate``/``adestroy``
-    definers and serializer classes: with them, :func:`single_statement_write` can tell a
+    definers and serializer classes: with them, ``single_statement_write()`` can tell a
     stock async write is one statement. Until then every async write is "may span
     statements" and runs in a transaction.
     """
@@ -604,7 +604,7 @@ class ETagLockMixin(_ViewBase):
         """Whether this write runs in ``transaction.atomic`` (``ETAG_LOCK_ATOMIC_WRITES``).
 
         ``action`` is ``"create"``, ``"update"`` or ``"destroy"``. Never inside
-        ``ATOMIC_REQUESTS``; with ``"auto"``, unless :func:`single_statement_write` says
+        ``ATOMIC_REQUESTS``; with ``"auto"``, unless ``single_statement_write()`` says
         the write is one statement (docs/settings.md has the rule).
         """
         if self._etag_lock_never_atomic(action, instance, serializer):
