@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -1026,8 +1026,10 @@ class ETagLockMixin(_ViewBase):
         serializer: serializers.BaseSerializer[Any] | None = None,
     ) -> None:
         """Run the async ``write(argument)`` as :meth:`_etag_lock_perform`, in one thread."""
-        # An async write means adrf is installed: its stock hooks get registered.
-        import django_etag_lock.rest_framework.adrf  # noqa: F401
+        # Registers adrf's stock hooks for "auto" (once; a no-op after that). Without
+        # adrf (another async DRF), its writes count as several statements.
+        with suppress(ImportError):
+            import django_etag_lock.rest_framework.adrf  # noqa: F401
 
         self._etag_lock_async = True
 
