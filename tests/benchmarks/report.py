@@ -180,11 +180,14 @@ def _group_table(group: dict[str, Any]) -> list[str]:
     return lines
 
 
-_PLACEHOLDER = re.compile(r"\{(ratio|time|p50|p95|count):([\w-]+):(\w+):([^}]+)\}")
+_PLACEHOLDER = re.compile(r"\{(ratio|time|p50|p95|count|processes):([\w-]+):(\w+):([^}]+)\}")
 
 
 def fill(text: str, results: list[dict[str, Any]]) -> str:
-    """Replace ``{ratio:group:db:row}`` (or time/p50/p95/count) with this run's figure."""
+    """Replace ``{ratio:group:db:row}`` (or time/p50/p95/count) with this run's figure.
+
+    ``{processes:group:db:row}`` is the row's ratio within each process of a pooled group.
+    """
 
     def value(match: re.Match[str]) -> str:
         kind, key, db, name = match.groups()
@@ -194,6 +197,9 @@ def fill(text: str, results: list[dict[str, Any]]) -> str:
             return "n/a"
         if kind == "count":
             return str(group["extra"].get("counts", {}).get(name, 0))
+        if kind == "processes":
+            ratios = group["extra"].get("process_ratios", {}).get(name)
+            return ", ".join(f"{r:.3f}x" for r in ratios) if ratios else "n/a"
         row = _row(group, name)
         if row is None:
             return "n/a"
@@ -236,7 +242,7 @@ def markdown(
         "databases `bench` on the PostgreSQL and MariaDB servers):",
         "",
         "```sh",
-        "python3 tests/benchmarks/run.py                 # full run, every database (~15 min)",
+        "python3 tests/benchmarks/run.py                 # full run, every database (~25 min)",
         "python3 tests/benchmarks/run.py --db sqlite     # one database",
         "python3 tests/benchmarks/run.py --quick --db sqlite  # smoke run (CI), < 60 s",
         "python3 tests/benchmarks/run.py --db sqlite --profile orm-save  # pyinstrument",
