@@ -294,6 +294,7 @@ class ETagLockMixin(_ViewBase):
     etag_lock_serializer: serializers.BaseSerializer[Any] | None = None
     """The serializer of the request body (set per request); nested children are others."""
     _etag_lock_async: bool = False
+    """The write in progress is adrf's (``perform_a*``): the transaction rule reads its hooks."""
 
     schema = ETagLockSchema()
 

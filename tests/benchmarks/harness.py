@@ -100,6 +100,11 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _ratio(base: list[float], values: list[float]) -> float:
+    """The median over rounds of ``baseline / variant`` within each round."""
+    return statistics.median(b / v for b, v in zip(base, values, strict=True))
+
+
 def _summarise(name: str, role: str, values: list[float], base: list[float]) -> Row:
     return Row(
         name=name,
@@ -107,7 +112,7 @@ def _summarise(name: str, role: str, values: list[float], base: list[float]) -> 
         median_ns=statistics.median(values),
         p25_ns=_quantile(values, 0.25),
         p75_ns=_quantile(values, 0.75),
-        ratio=statistics.median(b / v for b, v in zip(base, values, strict=True)),
+        ratio=_ratio(base, values),
         samples_ns=values,
     )
 
@@ -196,8 +201,7 @@ def pool(parts: list[Group]) -> Group:
     group.extra["processes"] = len(parts)
     group.extra["process_ratios"] = {
         name: [
-            round(_summarise(name, "", part.row(name).samples_ns, part.rows[0].samples_ns).ratio, 4)
-            for part in parts
+            round(_ratio(part.rows[0].samples_ns, part.row(name).samples_ns), 4) for part in parts
         ]
         for name in names
     }
