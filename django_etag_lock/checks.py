@@ -5,7 +5,7 @@ VersionField), ``W003`` (default manager without VersionedQuerySet), ``W011`` (a
 versioned user model that does not exclude ``last_login``), ``W013`` (base manager
 without VersionedQuerySet), ``E011`` (a database-level ``on_delete`` that rewrites
 versioned rows). The DRF integration adds ``W001`` and ``W002``; the admin's own
-``check()`` adds ``E002`` (django_etag_lock/admin/checks.py). ``E101``-``E109`` validate
+``check()`` adds ``E002`` (django_etag_lock/admin/checks.py). ``E101``-``E110`` validate
 the type and range of each ``ETAG_LOCK_*`` setting, ``W101`` names one that does not exist
 (docs/checks.md). Parents and children: ``E012`` (an
 ``etag_lock_touch`` that names no foreign key to a versioned model), ``W012`` (a DRF
@@ -307,6 +307,7 @@ _BOOLEAN_SETTINGS: dict[str, str] = {
     "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
     "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
     "ETAG_LOCK_COMPILED_SAVE": "django_etag_lock.E109",
+    "ETAG_LOCK_COMPILED_FETCH": "django_etag_lock.E110",
 }
 _ATOMIC_WRITES = "ETAG_LOCK_ATOMIC_WRITES"
 _CACHE_CONTROL = "ETAG_LOCK_CACHE_CONTROL"
@@ -381,7 +382,7 @@ def _check_setting(name: str, value: Any) -> checks.CheckMessage | None:
 def check_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """E101-E109: the type and range of each ETAG_LOCK_* setting; W101: unknown names."""
+    """E101-E110: the type and range of each ETAG_LOCK_* setting; W101: unknown names."""
     messages: list[checks.CheckMessage] = []
     known = known_settings()
     for name in dir(settings):

@@ -21,7 +21,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -32,6 +32,8 @@ from django.db.models.deletion import Collector
 from django.db.models.manager import BaseManager
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, ExtraWhere
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -161,6 +163,27 @@ def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
     )
 
 
+def row_loader(queryset: QuerySet[Any]) -> Callable[..., Any] | None:
+    """What ``ModelIterable`` calls to build an instance from a row of ``queryset``.
+
+    ``Model.from_db`` before Django 6.1; from 6.1, ``from_db`` with the queryset's fetch
+    mode bound (``query._get_from_db``), or ``None`` when the fetch mode tracks peers
+    (``FETCH_PEERS``: ``ModelIterable`` links the instances of one query). Reads
+    ``QuerySet._fetch_mode`` and ``FetchMode.track_peers``: Django 6.1.
+    """
+    model = queryset.model
+    fetch_mode = getattr(queryset, "_fetch_mode", None)
+    if fetch_mode is None:
+        from_db: Callable[..., Any] = model.from_db
+        return from_db
+    if getattr(fetch_mode, "track_peers", True):
+        return None
+    from django.db.models.query import _get_from_db  # type: ignore[attr-defined]
+
+    loader: Callable[..., Any] = _get_from_db(model, fetch_mode)
+    return loader
+
+
 # What a statement run through ``connection.cursor()`` passes through: a tool that
 # replaces any of them (an APM agent patching CursorWrapper.execute) observes it there.
 _CURSOR = _BaseDatabaseWrapper.cursor
@@ -201,6 +224,34 @@ def cursor_unobserved(connection: BaseDatabaseWrapper) -> bool:
 def execute_on_driver_cursor(connection: BaseDatabaseWrapper, sql: str, params: Any) -> int:
     """Run ``sql`` as ``connection.cursor().execute(sql, params)`` does; return the rowcount.
 
+    The steps are ``_run_on_driver_cursor``'s.
+    """
+    return _run_on_driver_cursor(connection, sql, params, _rowcount)
+
+
+def fetch_on_driver_cursor(connection: BaseDatabaseWrapper, sql: str, params: Any) -> list[Any]:
+    """Run the query ``sql`` as :func:`execute_on_driver_cursor` does; return its rows.
+
+    The rows are the driver's, as ``SQLCompiler.execute_sql`` reads them (before the
+    compiler's converters): ``fetchall()`` where the compiler loops over
+    ``fetchmany()``, with the same result for a query that is read to its end.
+    """
+    return _run_on_driver_cursor(connection, sql, params, _fetchall)
+
+
+def _rowcount(cursor: Any) -> int:
+    return int(cursor.rowcount)
+
+
+def _fetchall(cursor: Any) -> list[Any]:
+    return list(cursor.fetchall())
+
+
+def _run_on_driver_cursor(
+    connection: BaseDatabaseWrapper, sql: str, params: Any, read: Callable[[Any], _T]
+) -> _T:
+    """Run ``sql`` as ``connection.cursor().execute(sql, params)`` does; ``read`` the cursor.
+
     For a statement :func:`cursor_unobserved` says nobody sees on its way: the same
     steps in the same order (health check, ``ensure_connection()`` with its
     ``SynchronousOnlyOperation`` in an event loop, the backend's ``create_cursor()``,
@@ -225,7 +276,7 @@ def execute_on_driver_cursor(connection: BaseDatabaseWrapper, sql: str, params: 
                 _sqlite()[1](cursor, _qmark(cursor, sql), params)
             else:
                 cursor.execute(sql, params)
-        return int(cursor.rowcount)
+            return read(cursor)
     finally:
         cursor.close()
 

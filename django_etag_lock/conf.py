@@ -102,5 +102,10 @@ class Settings:
         """A plain versioned ``save()`` runs a cached compare-and-set statement."""
         return _read("COMPILED_SAVE", True, bool)
 
+    @property
+    def COMPILED_FETCH(self) -> bool:
+        """A detail view reads its row by primary key with a cached ``SELECT`` statement."""
+        return _read("COMPILED_FETCH", True, bool)
+
 
 conf = Settings()

@@ -279,7 +279,7 @@ def test_e011_database_level_set_null_on_a_versioned_row(apps):
 # -- E101-E108 / W101 (settings) --------------------------------------------------------
 
 
-# -- E101-E109 / W101 (settings) --------------------------------------------------------
+# -- E101-E110 / W101 (settings) --------------------------------------------------------
 
 _BOOLEAN_IDS = {
     "ETAG_LOCK_REQUIRE_IF_MATCH": "django_etag_lock.E101",
@@ -288,6 +288,7 @@ _BOOLEAN_IDS = {
     "ETAG_LOCK_ADMIN_LIST_EDITABLE_ALL_OR_NOTHING": "django_etag_lock.E107",
     "ETAG_LOCK_CREATE_ON_PUT": "django_etag_lock.E108",
     "ETAG_LOCK_COMPILED_SAVE": "django_etag_lock.E109",
+    "ETAG_LOCK_COMPILED_FETCH": "django_etag_lock.E110",
 }
 
 

@@ -21,6 +21,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert conf.ATOMIC_WRITES == "auto"
     assert conf.ADMIN_LIST_EDITABLE_ALL_OR_NOTHING is False
     assert conf.COMPILED_SAVE is True
+    assert conf.COMPILED_FETCH is True
     assert not hasattr(django_settings, "ETAG_LOCK_ATOMIC_WRITES")  # never written back
 
 

@@ -19,7 +19,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, connections, router, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch
@@ -28,6 +28,7 @@ from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.utils.translation import gettext
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import CreateModelMixin, DestroyModelMixin, UpdateModelMixin
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import clone_request
@@ -37,7 +38,7 @@ from rest_framework.validators import UniqueValidator
 from rest_framework.views import set_rollback
 from rest_framework.viewsets import ModelViewSet
 
-from django_etag_lock import compat, problems
+from django_etag_lock import compat, fastfetch, problems
 from django_etag_lock.conf import conf
 from django_etag_lock.etags import (
     _IF_MATCH_REQUIRED_METHODS,
@@ -121,6 +122,7 @@ _WRITE_METHODS = {
 }
 _static_verdicts: dict[tuple[Any, ...], bool] = {}
 _checked_views: set[tuple[Any, ...]] = set()
+_plain_lookups: dict[tuple[type[Any], Any], bool] = {}
 _to_many_names: dict[type[Model], frozenset[str]] = {}
 
 
@@ -224,6 +226,28 @@ def single_statement_write(
     if not isinstance(validated, dict):
         return False
     return _to_many(model).isdisjoint(validated)
+
+
+def _plain_lookup(view_class: type[Any], lookup_field: Any) -> bool:
+    """The view finds its row as ``GenericAPIView`` does, by primary key.
+
+    ``get_queryset()`` and ``filter_queryset()`` are DRF's own, ``get_object()`` is
+    defined by nothing between this mixin and ``GenericAPIView``, and ``lookup_field``
+    names the primary key.
+    """
+    mro = view_class.__mro__
+    if ETagLockMixin not in mro:
+        return False
+    below = mro[mro.index(ETagLockMixin) + 1 :]
+    model = declared_model(view_class)
+    pk = model._meta.pk if model is not None else None
+    return (
+        _only_defined_by(view_class, "get_queryset", (GenericAPIView,))
+        and _only_defined_by(view_class, "filter_queryset", (GenericAPIView,))
+        and all(klass is GenericAPIView for klass in below if "get_object" in klass.__dict__)
+        and pk is not None
+        and lookup_field in ("pk", pk.name, pk.attname)
+    )
 
 
 def declared_model(view_class: type[Any]) -> type[Model] | None:
@@ -389,13 +413,44 @@ class ETagLockMixin(_ViewBase):
     def get_object(self) -> Any:
         """The row, after 404 and 403, with the request's preconditions checked on it."""
         try:
-            instance = super().get_object()
+            instance = self._etag_lock_get_object()
         except Http404:
             if self._etag_lock_create_only_request():
                 # Nothing there: handle_exception() answers with create_at_target().
                 raise _CreateAtTarget() from None
             raise
         self.check_preconditions(instance)
+        return instance
+
+    def _etag_lock_get_object(self) -> Any:
+        """``GenericAPIView.get_object()``, reading the row with the compiled fetch.
+
+        Where the view looks its row up as DRF does (its own ``get_queryset()``,
+        ``filter_queryset()`` and ``get_object()``, no filter backends, ``lookup_field``
+        the primary key), ``fastfetch.get()`` reads it: the same row, the same 404s, the
+        same object permission checks, without building the queryset anew.
+        """
+        queryset: Any = getattr(self, "queryset", None)
+        cls = type(self)
+        lookup_field = self.lookup_field
+        plain = _plain_lookups.get((cls, lookup_field))
+        if plain is None:
+            plain = _plain_lookups[(cls, lookup_field)] = _plain_lookup(cls, lookup_field)
+        if not plain or self.filter_backends or not isinstance(queryset, QuerySet):
+            return super().get_object()
+        try:
+            value = self.kwargs[self.lookup_url_kwarg or lookup_field]
+        except KeyError:
+            return super().get_object()  # DRF's assertion names the missing URL kwarg
+        model = queryset.model
+        try:
+            instance = fastfetch.get(queryset, value)
+        except model.DoesNotExist:
+            # As django.shortcuts.get_object_or_404 says it.
+            raise Http404(f"No {model._meta.object_name} matches the given query.") from None
+        except (TypeError, ValueError, DjangoValidationError):
+            raise Http404 from None  # as rest_framework.generics.get_object_or_404
+        self.check_object_permissions(self.request, instance)
         return instance
 
     def check_preconditions(self, instance: Model) -> None:

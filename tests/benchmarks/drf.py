@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import override_settings
 
+from django_etag_lock.conf import Settings, conf
 from tests.benchmarks.benchapp.api import VIEWSETS
 from tests.benchmarks.benchapp.models import Item, PlainItem
 from tests.benchmarks.harness import Case, Group, Target, compare
@@ -27,6 +29,7 @@ ROLES = {
     "drf-extensions": "anchor",
     "plain-unversioned": "reference",
     "etag-lock-atomic": "reference",
+    "etag-lock-fetch-off": "reference",
 }
 NAMES = {
     "plain": "plain ModelViewSet",
@@ -34,6 +37,7 @@ NAMES = {
     "drf-extensions": "drf-extensions APIETAGMixin",
     "plain-unversioned": "plain ModelViewSet, unversioned model",
     "etag-lock-atomic": "ETagLockModelViewSet, etag_lock_atomic_writes = True (before)",
+    "etag-lock-fetch-off": "ETagLockModelViewSet, ETAG_LOCK_COMPILED_FETCH=False",
 }
 
 factory = RequestFactory()
@@ -65,6 +69,28 @@ class Client:
 
 
 @contextmanager
+def _fetch_off() -> Iterator[None]:
+    with override_settings(ETAG_LOCK_COMPILED_FETCH=False):
+        yield
+    # Leaving override_settings empties the settings cache: fill it again here, untimed,
+    # so the next case does not pay for the misses.
+    for name in vars(Settings):
+        if name.isupper():
+            getattr(conf, name)
+
+
+def _fetch_off_atomic_requests() -> AbstractContextManager[object]:
+    stack = ExitStack()
+    stack.enter_context(_atomic_requests())
+    stack.enter_context(_fetch_off())
+    return stack
+
+
+def _context(key: str) -> Callable[[], AbstractContextManager[object]] | None:
+    return _fetch_off if key == "etag-lock-fetch-off" else None
+
+
+@contextmanager
 def _atomic_requests() -> Iterator[None]:
     previous = connection.settings_dict.get("ATOMIC_REQUESTS", False)
     connection.settings_dict["ATOMIC_REQUESTS"] = True
@@ -93,7 +119,14 @@ def _expect(response: HttpResponse, status: int, what: str) -> None:
 
 def bench_drf(scale: Scale) -> list[Group] | None:
     clients = {key: Client(key) for key in ROLES}
-    order = ["plain", "etag-lock", "drf-extensions", "plain-unversioned", "etag-lock-atomic"]
+    order = [
+        "plain",
+        "etag-lock",
+        "drf-extensions",
+        "plain-unversioned",
+        "etag-lock-atomic",
+        "etag-lock-fetch-off",
+    ]
 
     def get_op(client: Client) -> Callable[[int], None]:
         def op(i: int) -> None:
@@ -126,14 +159,17 @@ def bench_drf(scale: Scale) -> list[Group] | None:
         compare(
             "drf-get",
             "DRF in process: GET one object",
-            [Case(NAMES[k], get_op(clients[k]), role=ROLES[k]) for k in order],
+            [Case(NAMES[k], get_op(clients[k]), role=ROLES[k], context=_context(k)) for k in order],
             rounds=scale.rounds,
             iterations=scale.drf_iterations,
         ),
         compare(
             "drf-get-patch",
             "DRF in process: GET, then PATCH with If-Match",
-            [Case(NAMES[k], get_patch_op(clients[k]), role=ROLES[k]) for k in order],
+            [
+                Case(NAMES[k], get_patch_op(clients[k]), role=ROLES[k], context=_context(k))
+                for k in order
+            ],
             rounds=scale.rounds,
             iterations=scale.drf_iterations,
             target=Target(
@@ -148,7 +184,11 @@ def bench_drf(scale: Scale) -> list[Group] | None:
                     NAMES[k],
                     _in_request_transaction(get_patch_op(clients[k])),
                     role=ROLES[k],
-                    context=_atomic_requests,
+                    context=(
+                        _fetch_off_atomic_requests
+                        if k == "etag-lock-fetch-off"
+                        else _atomic_requests
+                    ),
                 )
                 for k in order
             ],
@@ -170,7 +210,7 @@ def bench_drf(scale: Scale) -> list[Group] | None:
         compare(
             "drf-patch",
             "DRF in process: PATCH with the ETag of the previous response (as the HTTP loop)",
-            [Case(NAMES[k], patch_op(k), role=ROLES[k]) for k in order],
+            [Case(NAMES[k], patch_op(k), role=ROLES[k], context=_context(k)) for k in order],
             rounds=scale.rounds,
             iterations=scale.drf_iterations,
         ),

@@ -65,10 +65,19 @@ class LockedAlwaysAtomicViewSet(LockedViewSet):
     etag_lock_atomic_writes = True
 
 
+class LockedFetchOffViewSet(LockedViewSet):
+    """The same, run with ``ETAG_LOCK_COMPILED_FETCH = False``: DRF's own ``get_object()``.
+
+    The mixin's own per-request work over plain DRF, without the compiled fetch that
+    more than pays for it.
+    """
+
+
 VIEWSETS: dict[str, type[Any]] = {
     "plain-unversioned": PlainItemViewSet,
     "plain": VersionedPlainViewSet,
     "drf-extensions": DrfExtensionsViewSet,
     "etag-lock": LockedViewSet,
     "etag-lock-atomic": LockedAlwaysAtomicViewSet,
+    "etag-lock-fetch-off": LockedFetchOffViewSet,
 }
