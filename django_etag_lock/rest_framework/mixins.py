@@ -430,6 +430,8 @@ class ETagLockMixin(_ViewBase):
         the primary key), ``fastfetch.get()`` reads it: the same row, the same 404s, the
         same object permission checks, without building the queryset anew.
         """
+        if not conf.COMPILED_FETCH:
+            return super().get_object()
         queryset: Any = getattr(self, "queryset", None)
         cls = type(self)
         lookup_field = self.lookup_field
