@@ -30,8 +30,11 @@ from django.db.backends.utils import CursorWrapper as _CursorWrapper
 from django.db.models import QuerySet as _QuerySet
 from django.db.models.deletion import Collector
 from django.db.models.manager import BaseManager
+from django.db.models.query import ModelIterable as _ModelIterable
+from django.db.models.sql.compiler import SQLCompiler as _SQLCompiler
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, ExtraWhere
+from django.utils.asyncio import async_unsafe
 
 _T = TypeVar("_T")
 
@@ -163,6 +166,47 @@ def plain_update_queryset(queryset: QuerySet[Any]) -> bool:
     )
 
 
+# What QuerySet.get(pk=...) runs, as Django defines it (a QuerySet subclass that
+# overrides one of these, or a tool that patches it, reads rows another way).
+_GET_PATH_QUERYSET = {
+    name: getattr(_QuerySet, name)
+    for name in (
+        "all",
+        "get",
+        "filter",
+        "_filter_or_exclude",
+        "_filter_or_exclude_inplace",
+        "order_by",
+        "_chain",
+        "_clone",
+        "_fetch_all",
+        "__len__",
+        "__iter__",
+        "_prefetch_related_objects",
+    )
+}
+_GET_PATH_COMPILER = {
+    name: getattr(_SQLCompiler, name)
+    for name in ("execute_sql", "results_iter", "apply_converters")
+}
+_MODEL_ITERABLE_ITER = _ModelIterable.__iter__
+
+
+def stock_get_path(queryset_class: type[Any], compiler_class: type[Any]) -> bool:
+    """``queryset_class.get(pk=...)`` runs Django's own code down to the driver.
+
+    The methods of ``QuerySet`` that ``get()`` and DRF's ``get_queryset()`` call, those of
+    ``compiler_class`` (the backend's ``SQLCompiler``) that run and convert the query, and
+    ``ModelIterable.__iter__`` are the ones Django defined when this module was imported:
+    neither overridden by a subclass nor patched. Django 5.2, 6.0, 6.1.
+    """
+    return (
+        all(getattr(queryset_class, name) is f for name, f in _GET_PATH_QUERYSET.items())
+        and all(getattr(compiler_class, name) is f for name, f in _GET_PATH_COMPILER.items())
+        and _ModelIterable.__iter__ is _MODEL_ITERABLE_ITER
+    )
+
+
 def row_loader(queryset: QuerySet[Any]) -> Callable[..., Any] | None:
     """What ``ModelIterable`` calls to build an instance from a row of ``queryset``.
 
@@ -247,6 +291,7 @@ def _fetchall(cursor: Any) -> list[Any]:
     return list(cursor.fetchall())
 
 
+@async_unsafe
 def _run_on_driver_cursor(
     connection: BaseDatabaseWrapper, sql: str, params: Any, read: Callable[[Any], _T]
 ) -> _T:
@@ -260,7 +305,10 @@ def _run_on_driver_cursor(
     ``%s`` placeholders are converted once per statement (:func:`_qmark`). Calls
     ``close_if_health_check_failed``, ``create_cursor``, ``validate_thread_sharing``,
     ``validate_no_broken_transaction`` and ``wrap_database_errors``, as
-    ``BaseDatabaseWrapper._cursor`` and ``CursorWrapper._execute`` do: Django 5.2, 6.0, 6.1.
+    ``BaseDatabaseWrapper._cursor`` and ``CursorWrapper._execute`` do, after the event-loop
+    check of ``connection.cursor()`` (``async_unsafe``): Django 5.2, 6.0, 6.1. A failing
+    statement's error is not hidden by one from closing the cursor, as in Django 6.1's
+    ``SQLCompiler.execute_sql``.
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
@@ -276,9 +324,26 @@ def _run_on_driver_cursor(
                 _sqlite()[1](cursor, _qmark(cursor, sql), params)
             else:
                 cursor.execute(sql, params)
-            return read(cursor)
-    finally:
-        cursor.close()
+            result = read(cursor)
+    except Exception as error:
+        close_after_error(connection, cursor, error)
+        raise
+    cursor.close()
+    return result
+
+
+def close_after_error(connection: BaseDatabaseWrapper, cursor: Any, error: Exception) -> None:
+    """Close ``cursor`` after ``error``; a database error from closing does not replace it.
+
+    As Django 6.1's ``SQLCompiler.execute_sql`` closes a cursor whose statement failed.
+    """
+    from django.db import DatabaseError
+
+    try:
+        with connection.wrap_database_errors:
+            cursor.close()
+    except DatabaseError:
+        raise error from None
 
 
 @functools.cache

@@ -29,12 +29,14 @@ Django's own path).
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.lookups import Exact, IntegerFieldExact
@@ -61,24 +63,11 @@ FALLBACKS = {
     "prefetch": "prefetch_related() or known related objects",
     "queryset": "the queryset is not the model's plain one (it filters, joins, annotates, "
     "defers, locks, slices or combines)",
-    "queryset_class": "the queryset's class overrides a method get() runs",
+    "overridden": "a method get() runs (of QuerySet, ModelIterable or the SQL compiler) is "
+    "overridden by a subclass or patched (a caching or profiling tool, say)",
     "value": "the value is not a str, int or UUID, or prepares to None",
 }
 
-# The methods get() runs on the queryset: a class that overrides one reads differently.
-_GET_METHODS = (
-    "get",
-    "filter",
-    "_filter_or_exclude",
-    "_filter_or_exclude_inplace",
-    "order_by",
-    "_chain",
-    "_clone",
-    "_fetch_all",
-    "__len__",
-    "__iter__",
-    "_prefetch_related_objects",
-)
 _VALUE_TYPES = frozenset({str, int, uuid.UUID})
 _P = TypeVar("_P", "_Plan", "_Refused")
 _MAX_KEYS = 1024
@@ -91,7 +80,7 @@ class _Refused(str):
 class _Plan:
     """A kept statement and what turns its row into the instance ``get()`` returns."""
 
-    __slots__ = ("converters", "init_list", "load", "range", "sql")
+    __slots__ = ("compiler_class", "converters", "init_list", "load", "range", "sql")
 
     def __init__(
         self,
@@ -100,7 +89,9 @@ class _Plan:
         converters: list[tuple[int, list[Callable[..., Any]], Any]],
         load: Callable[..., Any],
         int_range: tuple[int | None, int | None] | None,
+        compiler_class: type[Any],
     ) -> None:
+        self.compiler_class = compiler_class
         self.sql = sql
         self.init_list = init_list
         self.converters = converters
@@ -113,9 +104,16 @@ _plans: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[QuerySet[Any], _Plan
 _plans = weakref.WeakKeyDictionary()
 
 
-def reset() -> None:
-    """Forget every kept statement (tests use it)."""
+def reset(**kwargs: Any) -> None:
+    """Forget every kept statement (on ``setting_changed``, and in tests).
+
+    A setting can change what a statement's columns are converted with (``USE_TZ`` on
+    MySQL, say), so any change forgets them; they are compiled again on the next fetch.
+    """
     _plans.clear()
+
+
+setting_changed.connect(reset, dispatch_uid="django_etag_lock.fastfetch.reset")
 
 
 def log_fallback(model: type[Model], reason: str) -> None:
@@ -129,14 +127,18 @@ def log_fallback(model: type[Model], reason: str) -> None:
         )
 
 
-def get(queryset: QuerySet[Any], value: Any) -> Any:
+def get(queryset: QuerySet[Any], value: Any, django_path: Callable[[], Any] | None = None) -> Any:
     """``queryset.get(pk=value)``, from the kept statement when the queryset is plain.
 
     ``queryset`` should be long-lived (a view's class attribute): statements are kept
-    per queryset object and connection.
+    per queryset object and connection. ``django_path`` is what runs instead whenever the
+    fast path does not apply (``queryset.get(pk=value)`` if not given): the caller's own
+    way to the same row, such as DRF's ``queryset.all().get(...)``.
     """
+    if django_path is None:
+        django_path = functools.partial(queryset.get, pk=value)
     if not conf.COMPILED_FETCH:
-        return queryset.get(pk=value)
+        return django_path()
     model = queryset.model
     db = queryset.db
     connection = connections[db]
@@ -151,32 +153,36 @@ def get(queryset: QuerySet[Any], value: Any) -> Any:
         elif type(value) in _VALUE_TYPES:
             plan = _compile(plans, queryset, connection, db, value)
             if plan is None:
-                return queryset.get(pk=value)  # an integer out of range, say: decide later
+                return django_path()  # an integer out of range, say: decide later
     if isinstance(plan, _Refused):
         log_fallback(model, str(plan))
-        return queryset.get(pk=value)
+        return django_path()
     if plan is None or type(value) not in _VALUE_TYPES:
         log_fallback(model, "value")
-        return queryset.get(pk=value)
+        return django_path()
+    if not compat.stock_get_path(type(queryset), plan.compiler_class):
+        # Patched since the statement was kept: that code runs from now on.
+        log_fallback(model, "overridden")
+        return django_path()
 
     pk = model._meta.pk
     assert pk is not None
     prepared = pk.get_prep_value(value)
     if prepared is None:
         log_fallback(model, "value")
-        return queryset.get(pk=value)
+        return django_path()
     bounds = plan.range
     if bounds is not None and isinstance(prepared, int):
         low, high = bounds
         if (low is not None and prepared < low) or (high is not None and prepared > high):
             # IntegerFieldExact: no row can match (EmptyResultSet), so no query runs.
             raise _does_not_exist(model)
-    params = [pk.get_db_prep_value(prepared, connection, prepared=True)]
+    params = (pk.get_db_prep_value(prepared, connection, prepared=True),)
     rows = _fetch(connection, plan.sql, params)
     if len(rows) != 1:
         if not rows:
             raise _does_not_exist(model)
-        return queryset.get(pk=value)  # Django's MultipleObjectsReturned, its message
+        raise _multiple_objects_returned(model, len(rows))
     row = rows[0]
     if plan.converters:
         row = list(row)
@@ -195,15 +201,28 @@ def _does_not_exist(model: type[Model]) -> Exception:
     return error
 
 
-def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[Any]:
+def _multiple_objects_returned(model: type[Model], count: int) -> Exception:
+    """``get()``'s error for more than one row (``count`` of at most ``MAX_GET_RESULTS``)."""
+    shown = count if count < MAX_GET_RESULTS else f"more than {MAX_GET_RESULTS - 1}"
+    error: Exception = model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+        f"get() returned more than one {model._meta.object_name} -- it returned {shown}!"
+    )
+    return error
+
+
+def _fetch(connection: BaseDatabaseWrapper, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    """The rows of the kept statement, read as ``SQLCompiler.execute_sql`` reads them."""
     if compat.cursor_unobserved(connection):
         return compat.fetch_on_driver_cursor(connection, sql, params)
     cursor = connection.cursor()
     try:
         cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+        rows = list(cursor.fetchall())
+    except Exception as error:
+        compat.close_after_error(connection, cursor, error)
+        raise
+    cursor.close()
+    return rows
 
 
 def _queryset_reason(queryset: QuerySet[Any], connection: BaseDatabaseWrapper) -> str | None:
@@ -220,13 +239,8 @@ def _queryset_reason(queryset: QuerySet[Any], connection: BaseDatabaseWrapper) -
         or pk.get_lookup("exact") not in (Exact, IntegerFieldExact)
     ):
         return "pk"
-    if not all(
-        klass is QuerySet
-        for klass in type(queryset).__mro__
-        for name in _GET_METHODS
-        if name in klass.__dict__
-    ):
-        return "queryset_class"
+    if not compat.stock_get_path(type(queryset), connection.ops.compiler("SQLCompiler")):
+        return "overridden"
     if queryset._iterable_class is not ModelIterable or queryset._fields is not None:  # type: ignore[attr-defined]
         return "iterable"
     if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
@@ -308,7 +322,8 @@ def _compile(
         else None
     )
     init_list = [expression.target.attname for expression in expressions]
-    return _remember(plans, queryset, _Plan(sql, init_list, converters, load, int_range))
+    plan = _Plan(sql, init_list, converters, load, int_range, type(compiler))
+    return _remember(plans, queryset, plan)
 
 
 def _remember(

@@ -132,16 +132,26 @@ def test_uuid_primary_key(compiled_runs: list[str]) -> None:
 def test_statement_and_parameters_are_djangos() -> None:
     row = ledger()
     queryset = Ledger.objects.all()
-    with CaptureQueriesContext(connection) as django_path:
+    ran: list[tuple[str, Any]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        ran.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         Ledger.objects.get(pk=str(row.pk))
-    fastfetch.get(queryset, str(row.pk))
-    with CaptureQueriesContext(connection) as compiled:
+        fastfetch.get(queryset, str(row.pk))  # keeps the statement
         fastfetch.get(queryset, str(row.pk))
-    assert [q["sql"] for q in compiled.captured_queries] == [
-        q["sql"] for q in django_path.captured_queries
-    ]
     assert fastfetch.compiled_statement(queryset) is not None
     assert "LIMIT 21" in fastfetch.compiled_statement(queryset)  # type: ignore[operator]
+    djangos, ours = ran[0], ran[-1]
+    assert ours == djangos
+    assert type(ours[1]) is type(djangos[1])  # a tuple, as as_sql() gives it
+    with CaptureQueriesContext(connection) as captured:
+        fastfetch.get(queryset, str(row.pk))
+    with CaptureQueriesContext(connection) as django_path:
+        Ledger.objects.get(pk=str(row.pk))
+    assert captured.captured_queries[0]["sql"] == django_path.captured_queries[0]["sql"]
 
 
 def test_execute_wrappers_see_the_statement() -> None:
@@ -263,17 +273,44 @@ def test_an_integer_out_of_range_first_keeps_nothing() -> None:
     ],
 )
 def test_a_value_the_field_refuses_raises_the_fields_error(
-    model: type[models.Model], value: str, error: type[Exception]
+    model: type[models.Model], value: str, error: type[Exception], compiled_runs: list[str]
 ) -> None:
     queryset = model._default_manager.all()
-    for _ in range(2):  # before and after the statement is kept
-        with pytest.raises(error) as ours:
-            fastfetch.get(queryset, value)
-        with pytest.raises(error) as djangos:
-            queryset.get(pk=value)
-        assert str(ours.value) == str(djangos.value)
+    with pytest.raises(error) as first:
+        fastfetch.get(queryset, value)  # before any statement is kept
     row = Book.objects.create(title="b") if model is Book else UUIDLedger.objects.create(title="u")
     assert fastfetch.get(queryset, str(row.pk)).pk == row.pk
+    assert fastfetch.compiled_statement(queryset) is not None
+    with pytest.raises(error) as kept:
+        fastfetch.get(queryset, value)  # with the statement kept
+    with pytest.raises(error) as djangos:
+        queryset.get(pk=value)
+    assert str(first.value) == str(kept.value) == str(djangos.value)
+    assert len(compiled_runs) == 1  # neither refused value ran a query
+
+
+def test_more_than_one_row_is_djangos_error_from_one_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    row = Book.objects.create(title="b")
+    queryset = Book.objects.all()
+    fastfetch.get(queryset, row.pk)
+    original = fastfetch._fetch
+    statements: list[str] = []
+
+    def duplicated(count: int) -> Callable[..., list[Any]]:
+        def fetch(conn: Any, sql: str, params: Any) -> list[Any]:
+            statements.append(sql)
+            return original(conn, sql, params) * count  # a table without a real key
+
+        return fetch
+
+    for count, shown in ((2, "2"), (21, "more than 20")):
+        monkeypatch.setattr(fastfetch, "_fetch", duplicated(count))
+        with pytest.raises(Book.MultipleObjectsReturned) as error:
+            fastfetch.get(queryset, row.pk)
+        assert str(error.value) == f"get() returned more than one Book -- it returned {shown}!"
+    assert len(statements) == 2
 
 
 # -- each fallback takes Django's path ---------------------------------------------------
@@ -282,6 +319,13 @@ def test_a_value_the_field_refuses_raises_the_fields_error(
 class CustomQuerySet(VersionedQuerySet[Any]):
     def filter(self, *args: Any, **kwargs: Any) -> Any:
         return super().filter(*args, **kwargs)
+
+
+class HidingQuerySet(VersionedQuerySet[Any]):
+    """Soft deletion in all(), which DRF's get_queryset() calls."""
+
+    def all(self) -> Any:
+        return super().all().filter(pages__lt=100)
 
 
 @pytest.mark.parametrize(
@@ -298,7 +342,8 @@ class CustomQuerySet(VersionedQuerySet[Any]):
         (lambda: Ledger.objects.select_related("publisher"), "queryset"),
         (lambda: Ledger.objects.prefetch_related("publisher"), "prefetch"),
         (lambda: ArchivableBook.live.all(), "queryset"),
-        (lambda: CustomQuerySet(model=Book), "queryset_class"),
+        (lambda: CustomQuerySet(model=Book), "overridden"),
+        (lambda: HidingQuerySet(model=Book), "overridden"),
         (lambda: BookCover.objects.all(), "pk"),
     ],
 )
@@ -412,4 +457,42 @@ def test_kept_statements_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     querysets = [Book.objects.all() for _ in range(5)]
     for queryset in querysets:
         fastfetch.get(queryset, row.pk)
-    assert len(fastfetch._plans[connections["default"]]) <= 3
+    plans = fastfetch._plans[connections["default"]]
+    assert 1 <= len(plans) <= 3
+    assert fastfetch.compiled_statement(querysets[-1]) is not None
+    assert fastfetch.compiled_statement(querysets[0]) is None  # forgotten
+
+
+def test_a_patched_method_of_the_get_path_takes_djangos_path(
+    monkeypatch: pytest.MonkeyPatch, compiled_runs: list[str], fallbacks: Any
+) -> None:
+    from django.db.models.sql.compiler import SQLCompiler
+
+    row = Book.objects.create(title="b")
+    queryset = Book.objects.all()
+    fastfetch.get(queryset, row.pk)
+    calls: list[str] = []
+    original = SQLCompiler.execute_sql
+
+    def execute_sql(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append("execute_sql")  # a query cache or a profiler, say
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "execute_sql", execute_sql)
+    assert fastfetch.get(queryset, row.pk).pk == row.pk
+    assert calls == ["execute_sql"]
+    assert len(compiled_runs) == 1
+    assert fallbacks() == ["overridden"]
+
+
+def test_a_setting_change_forgets_the_statements() -> None:
+    row = Ledger.objects.create(title="t", at=NOW)
+    queryset = Ledger.objects.all()
+    fastfetch.get(queryset, row.pk)
+    assert fastfetch.compiled_statement(queryset) is not None
+    with override_settings(USE_TZ=False):
+        assert fastfetch.compiled_statement(queryset) is None
+        # What the columns are converted with can change (MySQL: USE_TZ).
+        assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))
+    assert fastfetch.compiled_statement(queryset) is None
+    assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))

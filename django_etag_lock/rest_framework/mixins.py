@@ -122,7 +122,7 @@ _WRITE_METHODS = {
 }
 _static_verdicts: dict[tuple[Any, ...], bool] = {}
 _checked_views: set[tuple[Any, ...]] = set()
-_plain_lookups: dict[tuple[type[Any], Any], bool] = {}
+_plain_lookups: dict[type[Any], bool] = {}
 _to_many_names: dict[type[Model], frozenset[str]] = {}
 
 
@@ -228,25 +228,20 @@ def single_statement_write(
     return _to_many(model).isdisjoint(validated)
 
 
-def _plain_lookup(view_class: type[Any], lookup_field: Any) -> bool:
-    """The view finds its row as ``GenericAPIView`` does, by primary key.
+def _plain_lookup(view_class: type[Any]) -> bool:
+    """The view finds its row as ``GenericAPIView`` does.
 
-    ``get_queryset()`` and ``filter_queryset()`` are DRF's own, ``get_object()`` is
-    defined by nothing between this mixin and ``GenericAPIView``, and ``lookup_field``
-    names the primary key.
+    ``get_queryset()`` and ``filter_queryset()`` are DRF's own, and ``get_object()`` is
+    defined by nothing between this mixin and ``GenericAPIView``.
     """
     mro = view_class.__mro__
     if ETagLockMixin not in mro:
         return False
     below = mro[mro.index(ETagLockMixin) + 1 :]
-    model = declared_model(view_class)
-    pk = model._meta.pk if model is not None else None
     return (
         _only_defined_by(view_class, "get_queryset", (GenericAPIView,))
         and _only_defined_by(view_class, "filter_queryset", (GenericAPIView,))
         and all(klass is GenericAPIView for klass in below if "get_object" in klass.__dict__)
-        and pk is not None
-        and lookup_field in ("pk", pk.name, pk.attname)
     )
 
 
@@ -430,23 +425,37 @@ class ETagLockMixin(_ViewBase):
         the primary key), ``fastfetch.get()`` reads it: the same row, the same 404s, the
         same object permission checks, without building the queryset anew.
         """
-        if not conf.COMPILED_FETCH:
-            return super().get_object()
-        queryset: Any = getattr(self, "queryset", None)
         cls = type(self)
-        lookup_field = self.lookup_field
-        plain = _plain_lookups.get((cls, lookup_field))
+        plain = _plain_lookups.get(cls)
         if plain is None:
-            plain = _plain_lookups[(cls, lookup_field)] = _plain_lookup(cls, lookup_field)
-        if not plain or self.filter_backends or not isinstance(queryset, QuerySet):
+            plain = _plain_lookups[cls] = _plain_lookup(cls)
+        # The class's own queryset: statements are kept per queryset object, and one set
+        # on the instance (per request, or by as_view()) may be new every time.
+        queryset: Any = cls.queryset if "queryset" not in self.__dict__ else None
+        if (
+            not plain
+            or not isinstance(queryset, QuerySet)
+            or self.filter_backends
+            or not conf.COMPILED_FETCH
+        ):
+            return super().get_object()
+        lookup_field = self.lookup_field
+        model = queryset.model
+        if lookup_field != "pk" and lookup_field not in (
+            model._meta.pk.name,
+            model._meta.pk.attname,
+        ):
             return super().get_object()
         try:
             value = self.kwargs[self.lookup_url_kwarg or lookup_field]
         except KeyError:
             return super().get_object()  # DRF's assertion names the missing URL kwarg
-        model = queryset.model
         try:
-            instance = fastfetch.get(queryset, value)
+            # Where the fast path does not apply, DRF's own look-up (get_queryset() is
+            # queryset.all(), which a QuerySet subclass may override).
+            instance = fastfetch.get(
+                queryset, value, lambda: queryset.all().get(**{lookup_field: value})
+            )
         except model.DoesNotExist:
             # As django.shortcuts.get_object_or_404 says it.
             raise Http404(f"No {model._meta.object_name} matches the given query.") from None

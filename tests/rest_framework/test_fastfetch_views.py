@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext, override_settings
 from rest_framework.filters import OrderingFilter
 from rest_framework.renderers import JSONRenderer
@@ -39,9 +40,9 @@ def compiled(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     calls: list[Any] = []
     original = fastfetch.get
 
-    def spy(queryset: Any, value: Any) -> Any:
+    def spy(queryset: Any, value: Any, django_path: Any = None) -> Any:
         calls.append(value)
-        return original(queryset, value)
+        return original(queryset, value, django_path)
 
     monkeypatch.setattr(fastfetch, "get", spy)
     return calls
@@ -144,9 +145,15 @@ class ManagerViewSet(BookViewSet):
     queryset = Book.objects  # type: ignore[assignment]
 
 
+class PerRequestQuerysetViewSet(BookViewSet):
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        self.queryset = Book.objects.all()  # a new queryset on every request
+        super().initial(request, *args, **kwargs)
+
+
 @pytest.mark.parametrize(
     "view_class",
-    [OwnQuerysetViewSet, FilteredViewSet, BelowViewSet, ManagerViewSet],
+    [OwnQuerysetViewSet, FilteredViewSet, BelowViewSet, ManagerViewSet, PerRequestQuerysetViewSet],
 )
 def test_a_view_that_finds_its_row_otherwise_keeps_drfs_path(
     view_class: type[Any], compiled: list[Any]
@@ -178,3 +185,54 @@ def test_a_missing_url_kwarg_is_drfs_assertion() -> None:
     view = BookViewSet.as_view({"get": "retrieve"})
     with pytest.raises(AssertionError, match="Expected view BookViewSet to be called"):
         view(factory.get("/b/1/"), other="1")
+
+
+class UrlKwargViewSet(BookViewSet):
+    lookup_url_kwarg = "book_id"
+
+
+def test_lookup_url_kwarg_names_the_value(compiled: list[Any]) -> None:
+    book = Book.objects.create(title="b")
+    view = UrlKwargViewSet.as_view({"get": "retrieve"})
+    response = view(factory.get(f"/b/{book.pk}/"), book_id=str(book.pk))
+    assert response.status_code == 200
+    assert response.data["title"] == "b"
+    assert compiled == [str(book.pk)]
+
+
+def test_a_detail_action_reads_through_it(compiled: list[Any]) -> None:
+    book = Book.objects.create(title="b")
+    view = BookViewSet.as_view({"post": "touch"})
+    response = view(factory.post(f"/b/{book.pk}/touch/"), pk=str(book.pk))
+    assert response.status_code == 200
+    assert compiled == [str(book.pk)]
+    assert Book.objects.get(pk=book.pk).version == book.version + 1
+
+
+def test_as_view_queryset_keeps_drfs_path(compiled: list[Any]) -> None:
+    book = Book.objects.create(title="b", pages=1)
+    view = BookViewSet.as_view({"get": "retrieve"}, queryset=Book.objects.filter(pages__gt=5))
+    assert view(factory.get(f"/b/{book.pk}/"), pk=str(book.pk)).status_code == 404
+    assert compiled == []
+
+
+class HidingQuerySet(QuerySet[Book]):
+    """Soft deletion in all(), which DRF's get_queryset() calls."""
+
+    def all(self) -> Any:
+        return super().all().filter(pages__lt=100)
+
+
+class HidingViewSet(BookViewSet):
+    queryset = HidingQuerySet(model=Book)
+
+
+def test_a_queryset_class_overriding_all_answers_as_drf_does(compiled: list[Any]) -> None:
+    hidden = Book.objects.create(title="hidden", pages=500)
+    shown = Book.objects.create(title="shown", pages=5)
+    assert answer(HidingViewSet, "get", hidden.pk)[0] == 404
+    assert answer(HidingViewSet, "get", shown.pk)[0] == 200
+    with override_settings(ETAG_LOCK_COMPILED_FETCH=False):
+        assert answer(HidingViewSet, "get", hidden.pk)[0] == 404
+    assert compiled == [str(hidden.pk), str(shown.pk)]  # asked, and refused (overridden)
+    assert fastfetch.compiled_statement(HidingViewSet.queryset) is None
