@@ -496,3 +496,43 @@ def test_a_setting_change_forgets_the_statements() -> None:
         assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))
     assert fastfetch.compiled_statement(queryset) is None
     assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))
+
+
+# -- the connection's own checks ---------------------------------------------------------
+
+
+def test_a_broken_transaction_refuses_the_fetch_as_it_refuses_django() -> None:
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    row = Book.objects.create(title="b")
+    queryset = Book.objects.all()
+    fastfetch.get(queryset, row.pk)
+    assert compat.cursor_unobserved(connections["default"])  # the driver cursor path
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            queryset.get(pk=row.pk)
+        with pytest.raises(TransactionManagementError):
+            fastfetch.get(queryset, row.pk)
+
+
+def test_an_event_loop_refuses_the_fetch_as_it_refuses_django() -> None:
+    import asyncio
+
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    row = Book.objects.create(title="b")
+    queryset = Book.objects.all()
+    fastfetch.get(queryset, row.pk)
+    raised: list[type[BaseException]] = []
+
+    async def in_loop() -> None:
+        for fetch in (lambda: queryset.get(pk=row.pk), lambda: fastfetch.get(queryset, row.pk)):
+            try:
+                fetch()
+            except SynchronousOnlyOperation as error:
+                raised.append(type(error))
+
+    asyncio.run(in_loop())
+    assert raised == [SynchronousOnlyOperation, SynchronousOnlyOperation]
