@@ -22,9 +22,8 @@ depends only on the model and the connection, so it is compiled once, by Django:
   ``ETAG_LOCK_COMPILED_FETCH = False`` turns the module off.
 
 The result is exactly ``queryset.get(pk=value)``'s: the same instance, or the same
-exception (``DoesNotExist`` with Django's message, the field's ``ValueError`` or
-``ValidationError`` for a value it cannot take, ``MultipleObjectsReturned`` from
-Django's own path).
+exception (``DoesNotExist`` and ``MultipleObjectsReturned`` with Django's messages, the
+field's ``ValueError`` or ``ValidationError`` for a value it cannot take).
 """
 
 from __future__ import annotations
@@ -107,10 +106,12 @@ _plans = weakref.WeakKeyDictionary()
 def reset(**kwargs: Any) -> None:
     """Forget every kept statement (on ``setting_changed``, and in tests).
 
-    A setting can change what a statement's columns are converted with (``USE_TZ`` on
-    MySQL, say), so any change forgets them; they are compiled again on the next fetch.
+    A Django setting can change what a statement's columns are converted with
+    (``USE_TZ`` on MySQL, say), so a change of any setting but this package's own
+    ``ETAG_LOCK_*`` ones forgets them; they are compiled again on the next fetch.
     """
-    _plans.clear()
+    if not str(kwargs.get("setting") or "").startswith("ETAG_LOCK_"):
+        _plans.clear()
 
 
 setting_changed.connect(reset, dispatch_uid="django_etag_lock.fastfetch.reset")

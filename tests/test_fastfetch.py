@@ -496,6 +496,8 @@ def test_a_setting_change_forgets_the_statements() -> None:
         assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))
     assert fastfetch.compiled_statement(queryset) is None
     assert state(fastfetch.get(queryset, row.pk)) == state(queryset.get(pk=row.pk))
+    with override_settings(ETAG_LOCK_MAX_IF_MATCH_TAGS=3):
+        assert fastfetch.compiled_statement(queryset) is not None  # ours change no column
 
 
 # -- the connection's own checks ---------------------------------------------------------
