@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.benchmarks.harness import Group, Row, Target, pool
@@ -60,3 +62,52 @@ def test_a_group_survives_its_json_form() -> None:
 
     assert again == group
     assert again.target_met == group.target_met
+
+
+def test_a_difference_row_divides_the_baseline_pairs_difference_by_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.benchmarks import harness
+
+    clock = {"now": 0}
+
+    def takes(duration: int) -> Callable[[int], None]:
+        def op(i: int) -> None:
+            clock["now"] += duration
+
+        return op
+
+    monkeypatch.setattr(harness.time, "perf_counter_ns", lambda: clock["now"])
+    group = harness.compare(
+        "orm-growth",
+        "growth",
+        [
+            harness.Case("small", takes(10), role="baseline"),
+            harness.Case("large", takes(20)),
+            harness.Case("driver small", takes(2), role="reference"),
+            harness.Case("driver large", takes(11), role="reference"),
+        ],
+        rounds=3,
+        iterations=1,
+        differences=(
+            harness.Difference(
+                "own, large",
+                variant=("large", "driver large"),
+                baseline=("small", "driver small"),
+                baseline_name="own, small",
+            ),
+        ),
+        target=Target("own, large", 0.9, "flat"),
+    )
+
+    assert group.row("large").ratio == pytest.approx(0.5)  # 10 / 20: the raw growth
+    own = group.row("own, large")
+    assert own.samples_ns == [9.0, 9.0, 9.0]  # 20 - 11 in each round
+    assert own.baseline_ns == [8.0, 8.0, 8.0]  # 10 - 2
+    assert own.baseline_name == "own, small"
+    assert own.ratio == pytest.approx(8 / 9)
+    assert group.target_met is False
+    pooled = pool([group, group])
+    assert pooled.row("own, large").ratio == pytest.approx(8 / 9)
+    assert pooled.extra["process_ratios"]["own, large"] == [round(8 / 9, 4)] * 2
+    assert Group.from_dict(pooled.as_dict()) == pooled

@@ -41,6 +41,25 @@ class Row:
     p75_ns: float
     ratio: float  # median over rounds of baseline / this: throughput relative to baseline
     samples_ns: list[float] = field(repr=False)
+    # A Difference row's own baseline per round (else the group's first case), and its name.
+    baseline_ns: list[float] | None = field(default=None, repr=False)
+    baseline_name: str | None = None
+
+
+@dataclass
+class Difference:
+    """A derived row: per round, what one case takes above another.
+
+    ``variant`` and ``baseline`` are (case, subtracted case) pairs; the row's times are
+    the variant pair's difference, its ratio the median over rounds of the baseline
+    pair's difference over the variant pair's, both from the same round.
+    """
+
+    name: str
+    variant: tuple[str, str]
+    baseline: tuple[str, str]
+    baseline_name: str
+    role: str = "variant"
 
 
 @dataclass
@@ -105,16 +124,29 @@ def _ratio(base: list[float], values: list[float]) -> float:
     return statistics.median(b / v for b, v in zip(base, values, strict=True))
 
 
-def _summarise(name: str, role: str, values: list[float], base: list[float]) -> Row:
+def _summarise(
+    name: str,
+    role: str,
+    values: list[float],
+    base: list[float],
+    own_base: list[float] | None = None,
+    own_base_name: str | None = None,
+) -> Row:
     return Row(
         name=name,
         role=role,
         median_ns=statistics.median(values),
         p25_ns=_quantile(values, 0.25),
         p75_ns=_quantile(values, 0.75),
-        ratio=_ratio(base, values),
+        ratio=_ratio(own_base if own_base is not None else base, values),
         samples_ns=values,
+        baseline_ns=own_base,
+        baseline_name=own_base_name,
     )
+
+
+def _difference(samples: dict[str, list[float]], pair: tuple[str, str]) -> list[float]:
+    return [a - b for a, b in zip(samples[pair[0]], samples[pair[1]], strict=True)]
 
 
 def _time_round(cases: list[Case], iterations: int) -> dict[str, float]:
@@ -154,6 +186,7 @@ def compare(
     warmup_rounds: int = 1,
     target: Target | None = None,
     notes: str = "",
+    differences: tuple[Difference, ...] = (),
 ) -> Group:
     """Time ``cases`` (the first is the baseline) interleaved, and summarise them."""
     if not cases or cases[0].role != "baseline":
@@ -167,6 +200,17 @@ def compare(
                 samples[name].append(value)
     base = samples[cases[0].name]
     rows = [_summarise(case.name, case.role, samples[case.name], base) for case in cases]
+    rows += [
+        _summarise(
+            d.name,
+            d.role,
+            _difference(samples, d.variant),
+            base,
+            _difference(samples, d.baseline),
+            d.baseline_name,
+        )
+        for d in differences
+    ]
     group = Group(key, title, rounds, iterations, rows, target, notes)
     group.extra["load_1min"] = round(os.getloadavg()[0], 2)
     print(format_group(group), flush=True)
@@ -186,8 +230,18 @@ def pool(parts: list[Group]) -> Group:
         if part.key != first.key or [row.name for row in part.rows] != names:
             raise ValueError(f"{first.key}: the processes measured different cases.")
     samples = {name: [v for part in parts for v in part.row(name).samples_ns] for name in names}
+    own = {
+        row.name: [v for part in parts for v in part.row(row.name).baseline_ns or []]
+        for row in first.rows
+        if row.baseline_ns is not None
+    }
     base = samples[names[0]]
-    rows = [_summarise(row.name, row.role, samples[row.name], base) for row in first.rows]
+    rows = [
+        _summarise(
+            row.name, row.role, samples[row.name], base, own.get(row.name), row.baseline_name
+        )
+        for row in first.rows
+    ]
     group = Group(
         first.key,
         first.title,
@@ -201,7 +255,14 @@ def pool(parts: list[Group]) -> Group:
     group.extra["processes"] = len(parts)
     group.extra["process_ratios"] = {
         name: [
-            round(_ratio(part.rows[0].samples_ns, part.row(name).samples_ns), 4) for part in parts
+            round(
+                _ratio(
+                    part.row(name).baseline_ns or part.rows[0].samples_ns,
+                    part.row(name).samples_ns,
+                ),
+                4,
+            )
+            for part in parts
         ]
         for name in names
     }

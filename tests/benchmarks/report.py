@@ -59,7 +59,11 @@ def _row(group: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in group["rows"] if r["name"] == name), None)
 
 
-def _baseline(group: dict[str, Any]) -> str:
+def _baseline(group: dict[str, Any], name: str | None = None) -> str:
+    """What row ``name``'s ratio divides by: its own baseline, else the group's."""
+    row = _row(group, name) if name is not None else None
+    if row is not None and row.get("baseline_name"):
+        return str(row["baseline_name"])
     return str(next(r["name"] for r in group["rows"] if r["role"] == "baseline"))
 
 
@@ -284,7 +288,9 @@ def markdown(
             target_text = "; ".join(f"{', '.join(dbs_)}: {text}" for text, dbs_ in texts.items())
         else:
             target_text = next(iter(texts), "")
-        baseline = next((_baseline(g) for r in results if (g := _find(r, key)) is not None), "?")
+        baseline = next(
+            (_baseline(g, name) for r in results if (g := _find(r, key)) is not None), "?"
+        )
         out.append(f"| {label} (vs {baseline}) | " + " | ".join(cells) + f" | {target_text} |")
     out += [
         "",
