@@ -235,7 +235,8 @@ def update(
     if isinstance(sql, _Refused):
         log_fallback(type(instance), str(sql))
         return django_path()
-    rows = execute_compare_and_set(connection, sql, params)
+    # A tuple, as Django's compiler hands its parameters to the cursor.
+    rows = execute_compare_and_set(connection, sql, tuple(params))
     if _RETURNS_ROWS:
         return [()] * rows
     return rows > 0

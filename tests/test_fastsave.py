@@ -421,6 +421,25 @@ def test_application_execute_wrappers_see_the_statement_and_rewrite_it_once(
     assert Book.objects.get(pk=book.pk).version == 4
 
 
+def test_execute_wrappers_get_the_parameters_as_django_passes_them(
+    compiled_runs: list[str],
+) -> None:
+    """A tuple, as Django's compiler gives it: a wrapper may hash (sql, params)."""
+    seen: dict[tuple[str, Any], int] = {}
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen[(sql, params)] = seen.get((sql, params), 0) + 1
+        return execute(sql, params, many, context)
+
+    book = Book.objects.create(title="Dune")
+    with connection.execute_wrapper(count):
+        book.save()  # first of its key: Django's path
+        book.save()
+    assert len(compiled_runs) == 1
+    kinds = {type(params) for (sql, params) in seen if sql.lstrip().upper().startswith("UPDATE")}
+    assert kinds == {tuple}
+
+
 def test_a_proxy_shares_the_statement_of_its_concrete_model(compiled_runs: list[str]) -> None:
     book = Book.objects.create(title="Dune")
     book.save()
