@@ -308,9 +308,10 @@ def _compile(
             or list(select_fields) != list(range(compiler.col_count))
         ):
             reason = "mismatch"
+    if reason is not None:
+        return _remember(plans, queryset, _Refused(reason))
     load = compat.row_loader(queryset)
-    if reason is not None or load is None:
-        return _remember(plans, queryset, _Refused(reason or "fetch_mode"))
+    assert load is not None  # FETCH_PEERS was refused by _queryset_reason()
     select = compiler.select[0 : compiler.col_count]
     expressions = [column[0] for column in select]
     converters = [
